@@ -1,0 +1,119 @@
+"""A results store keyed by the complete config (never by a file name).
+
+Each finished run lives in ``<root>/<kind>-<key>/`` where ``key`` hashes the full
+config and the package version, so a changed parameter recomputes and a stale
+result is never reused. A run is written into a temporary folder and renamed into
+place only when complete: an interrupted run leaves nothing a later run would read.
+
+The root is ``$COMPANION_CACHE_DIR`` if set, else ``~/.cache/companion``.
+``COMPANION_CACHE=off`` disables reuse (runs still go to a fresh temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import config_key, to_dict
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("COMPANION_CACHE_DIR", Path.home() / ".cache" / "companion"))
+
+
+def cache_enabled() -> bool:
+    return os.environ.get("COMPANION_CACHE", "on").lower() not in ("off", "0", "false", "no")
+
+
+def run_dir(kind: str, cfg: Any) -> Path:
+    return cache_root() / f"{kind}-{config_key(cfg, __version__)}"
+
+
+def lookup(kind: str, cfg: Any) -> Path | None:
+    """The finished run for this exact config, or None."""
+    path = run_dir(kind, cfg)
+    if cache_enabled() and (path / "config.json").is_file():
+        return path
+    return None
+
+
+class Writer:
+    """Context manager: a temporary folder that becomes the cached run on success.
+
+    >>> with Writer("ntp", cfg) as tmp:      # doctest: +SKIP
+    ...     save_things(tmp)
+    ... # now available at run_dir("ntp", cfg)
+    """
+
+    def __init__(self, kind: str, cfg: Any):
+        self.kind, self.cfg = kind, cfg
+        self.final = run_dir(kind, cfg)
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        # with the cache off, runs go to the system temp folder and are never reused
+        root = cache_root() if cache_enabled() else Path(tempfile.gettempdir())
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{self.final.name}-", dir=root))
+        except OSError as e:
+            raise OSError(f"cannot write to the cache folder {root} ({e}); set COMPANION_CACHE_DIR "
+                          "to a writable folder") from e
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self.tmp is not None
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        # config.json is written last: its presence marks a complete run
+        (self.tmp / "config.json").write_text(json.dumps(
+            {"kind": self.kind, "version": __version__, "config": to_dict(self.cfg)}, indent=2,
+            default=str))
+        if not cache_enabled():
+            return  # leave the run in its temporary folder; nothing is reused
+        try:
+            os.replace(self.tmp, self.final)
+        except OSError:
+            # another process finished the same config first: keep theirs
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if not (self.final / "config.json").is_file():
+                raise
+
+    @property
+    def path(self) -> Path:
+        """Where the finished run can be read."""
+        return self.final if cache_enabled() and self.final.exists() else self.tmp  # type: ignore[return-value]
+
+
+def list_runs() -> list[dict]:
+    """Every finished run in the cache: kind, key, folder and size."""
+    root = cache_root()
+    rows = []
+    if root.is_dir():
+        for p in sorted(root.iterdir()):
+            meta = p / "config.json"
+            if p.name.startswith(".") or not meta.is_file():
+                continue
+            info = json.loads(meta.read_text())
+            size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            rows.append({"kind": info["kind"], "folder": p.name, "version": info["version"],
+                         "bytes": size})
+    return rows
+
+
+def clear() -> int:
+    """Remove every cached run (and leftover temporary folders); returns how many were removed."""
+    root = cache_root()
+    n = 0
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.is_dir():
+                shutil.rmtree(p)
+                n += 1
+    return n

@@ -1,0 +1,141 @@
+"""Typed, validated configuration.
+
+Every knob of every experiment lives in one of these frozen dataclasses. They
+validate themselves in ``__post_init__`` so that a bad value is refused *before*
+any compute, with a message naming the parameter, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A parameter is outside its allowed range. The message names it."""
+
+
+def check(ok: bool, name: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"invalid {name}={value!r}: {allowed}.")
+
+
+def _int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+    ok = ok and (high is None or value <= high)
+    rng = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+    check(ok, name, value, f"must be {rng}")
+
+
+def _float(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if open_low else value >= low) and value <= high
+    bracket = "(" if open_low else "["
+    check(ok, name, value, f"must be a number in {bracket}{low}, {high}]")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """The parity mixture D(p_cot) of the paper (PAPER.md section 1)."""
+
+    d: int = 20  # number of input bits; the target is their parity
+    p_cot: float = 0.1  # probability that a training sequence carries the long chain
+    leap: int = 1  # chain granularity: 1 = full chain b_1..b_d; k = running parity every k bits
+
+    def __post_init__(self) -> None:
+        _int("d", self.d, 2, 512)
+        _float("p_cot", self.p_cot, 0.0, 1.0)
+        _int("leap", self.leap, 1, self.d)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A GPT-style causal transformer (nanoGPT vocabulary)."""
+
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    block_size: int = 64  # longest sequence (prompt + response) the positions cover
+    dropout: float = 0.0  # online data never repeats, so no regularisation is needed
+
+    def __post_init__(self) -> None:
+        _int("n_layer", self.n_layer, 1, 128)
+        _int("n_head", self.n_head, 1, 128)
+        _int("n_embd", self.n_embd, 1, 16384)
+        _int("block_size", self.block_size, 2)
+        _float("dropout", self.dropout, 0.0, 1.0)
+        check(self.n_embd % self.n_head == 0, "n_embd", self.n_embd,
+              f"must be divisible by n_head={self.n_head}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How a model is measured (greedy and temperature-1 decoding on fresh prompts)."""
+
+    n_prompts: int = 1000  # fresh prompts per evaluation
+    temperature: float = 1.0  # for the sampled metrics
+    seed: int = 1234  # evaluation prompts are drawn from their own generator
+
+    def __post_init__(self) -> None:
+        _int("n_prompts", self.n_prompts, 1)
+        _float("temperature", self.temperature, 0.0, 100.0, open_low=True)
+        _int("seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Next-token prediction on fresh samples of D(p_cot) (online: no data set)."""
+
+    steps: int = 1500
+    batch_size: int = 256
+    lr: float = 1e-3
+    warmup_steps: int = 50
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0  # seeds the model initialisation and the data stream
+    eval_every: int = 250  # evaluate (greedy + sampled) every this many steps, and at the end
+    checkpoint_steps: tuple[int, ...] = ()  # also keep the weights at these steps (RL starts from them)
+
+    def __post_init__(self) -> None:
+        _int("steps", self.steps, 1)
+        _int("batch_size", self.batch_size, 1)
+        _float("lr", self.lr, 0.0, 10.0, open_low=True)
+        _int("warmup_steps", self.warmup_steps, 0)
+        _float("weight_decay", self.weight_decay, 0.0, 10.0)
+        _float("grad_clip", self.grad_clip, 0.0, 1e6)
+        _int("seed", self.seed, 0)
+        _int("eval_every", self.eval_every, 1)
+        check(isinstance(self.checkpoint_steps, tuple), "checkpoint_steps", self.checkpoint_steps,
+              "must be a tuple of step numbers")
+        for s in self.checkpoint_steps:
+            _int("checkpoint_steps[i]", s, 1, self.steps)
+
+
+@dataclass(frozen=True)
+class NTPRunConfig:
+    """Everything that determines one next-token-prediction run (and its cache key)."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: PretrainConfig = field(default_factory=PretrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self) -> None:
+        need = 2 * self.task.d + 2  # prompt d bits + '=' + longest response + '<eos>'
+        check(self.model.block_size >= need, "block_size", self.model.block_size,
+              f"must be >= 2*d+2 = {need} to hold prompt and long response for d={self.task.d}")
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def config_key(cfg: Any, *extra: str) -> str:
+    """A short stable hash of the *complete* config (plus e.g. the package version)."""
+    blob = json.dumps({"type": type(cfg).__name__, "cfg": to_dict(cfg), "extra": extra},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

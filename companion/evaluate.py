@@ -1,0 +1,52 @@
+"""Measure a model on fresh prompts: accuracy, long-response fraction, response length.
+
+Greedy decoding is the paper's accuracy; temperature-1 sampling shows what the
+model *could* say (and is what RL explores). Results are tidy rows, one per decoding.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .config import EvalConfig
+from .model import GPT
+from .task import EOS, PAD, ParityMixture
+
+
+def decode_metrics(task: ParityMixture, bits: torch.Tensor, responses: torch.Tensor) -> dict:
+    """Summary statistics of responses to prompts made of ``bits``."""
+    parsed = task.parse(responses)
+    correct = (parsed.answer == task.parity(bits)).float()
+    long_ = parsed.is_long
+    short = parsed.well_formed & (parsed.length == 1)
+    length = parsed.length.float()
+    length = torch.where(parsed.length >= 0, length, torch.full_like(length, responses.shape[1]))
+
+    def mean_or_nan(x: torch.Tensor, m: torch.Tensor) -> float:
+        return float(x[m].mean()) if bool(m.any()) else float("nan")
+
+    return {
+        "accuracy": float(correct.mean()),
+        "long_frac": float(long_.float().mean()),
+        "mean_len": float(length.mean()),
+        "median_len": float(length.median()),
+        "acc_long": mean_or_nan(correct, long_),
+        "acc_short": mean_or_nan(correct, short),
+        "malformed_frac": float((~parsed.well_formed).float().mean()),
+    }
+
+
+@torch.no_grad()
+def evaluate(model: GPT, task: ParityMixture, cfg: EvalConfig,
+             decodings: tuple[str, ...] = ("greedy", "sampled")) -> list[dict]:
+    """One row per decoding: greedy (temperature 0) and/or sampled (cfg.temperature)."""
+    gen = torch.Generator().manual_seed(cfg.seed)
+    bits = task.sample_bits(cfg.n_prompts, gen)
+    device = next(model.parameters()).device
+    prompts = task.prompts(bits).to(device)
+    rows = []
+    for decoding in decodings:
+        temp = 0.0 if decoding == "greedy" else cfg.temperature
+        resp = model.generate(prompts, task.max_response, EOS, PAD, temperature=temp, generator=gen)
+        rows.append({"decoding": decoding, **decode_metrics(task, bits, resp.cpu())})
+    return rows

@@ -1,0 +1,126 @@
+"""Named presets: the one place where sizes, step counts and seeds are written.
+
+* ``tiny``  - CI: every chapter in seconds; the numbers only show the plumbing works.
+* ``cpu``   - the default: a 2-core laptop CPU, minutes per chapter; reproduces the phenomena.
+* ``paper`` - the paper's scale (d=50, depth 4, width 256, ~10^7 samples): needs a GPU.
+
+Chapters receive a profile *name* from papermill and call :func:`get_profile`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .config import EvalConfig, ModelConfig, NTPRunConfig, PretrainConfig, TaskConfig, check
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """NTP-only runs across p_cot (chapter 2): one base run, p_cot and seed varied."""
+
+    base: NTPRunConfig
+    p_cots: tuple[float, ...]
+    seeds: tuple[int, ...] = (0,)
+    workers: int = 2  # parallel training processes (one torch thread each)
+
+    def runs(self) -> list[NTPRunConfig]:
+        return [with_(self.base, p_cot=p, seed=s) for p in self.p_cots for s in self.seeds]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    needs_gpu: bool
+    headline: NTPRunConfig  # the NTP run that RL starts from (chapters 2-4)
+    sweep: SweepConfig  # chapter 2's p_cot sweep (may use a smaller d than the headline)
+    long_run_p_cots: tuple[float, ...] = ()  # chapter 2: NTP for many more samples at p_cot < 1/3
+    long_run_steps: int = 0
+    extra: dict = field(default_factory=dict)  # free-form notes shown in the book
+
+
+def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None,
+          seed: int | None = None, steps: int | None = None, leap: int | None = None) -> NTPRunConfig:
+    """A copy of ``cfg`` with task/training fields replaced (block_size follows d)."""
+    task = dataclasses.replace(cfg.task, **{k: v for k, v in
+                                            {"d": d, "p_cot": p_cot, "leap": leap}.items()
+                                            if v is not None})
+    model = cfg.model
+    if d is not None:
+        model = dataclasses.replace(model, block_size=max(model.block_size, 2 * task.d + 2))
+    ckpts = cfg.train.checkpoint_steps
+    train = dataclasses.replace(cfg.train, **{k: v for k, v in {"seed": seed, "steps": steps}.items()
+                                              if v is not None})
+    if steps is not None:
+        train = dataclasses.replace(train, checkpoint_steps=tuple(s for s in ckpts if s <= steps))
+    return NTPRunConfig(task=task, model=model, train=train, eval=cfg.eval)
+
+
+# ---------------------------------------------------------------------------------------------
+# cpu: measured on a 2-core machine (see README for the times)
+_CPU_HEADLINE = NTPRunConfig(
+    task=TaskConfig(d=20, p_cot=0.1),
+    model=ModelConfig(n_layer=2, n_head=4, n_embd=64, block_size=42),
+    train=PretrainConfig(steps=1500, batch_size=256, lr=1e-3, warmup_steps=50, eval_every=250,
+                         checkpoint_steps=(500, 1000)),
+    eval=EvalConfig(n_prompts=1000),
+)
+_CPU_SWEEP_BASE = with_(_CPU_HEADLINE, d=16, steps=800)
+
+# tiny: the cpu profile shrunk (d >= 12: at d=8 NTP alone memorises all 256 inputs)
+_TINY_HEADLINE = NTPRunConfig(
+    task=TaskConfig(d=12, p_cot=0.1),
+    model=ModelConfig(n_layer=1, n_head=2, n_embd=32, block_size=26),
+    train=PretrainConfig(steps=30, batch_size=64, lr=1e-3, warmup_steps=5, eval_every=10,
+                         checkpoint_steps=(10, 20)),
+    eval=EvalConfig(n_prompts=200),
+)
+
+# paper: d=50, p_cot=0.25, depth 4, width 256, ~10^7 samples (40k steps x 256)
+_PAPER_HEADLINE = NTPRunConfig(
+    task=TaskConfig(d=50, p_cot=0.25),
+    model=ModelConfig(n_layer=4, n_head=8, n_embd=256, block_size=102),
+    train=PretrainConfig(steps=40_000, batch_size=256, lr=3e-4, warmup_steps=500, eval_every=2000,
+                         checkpoint_steps=(5_000, 10_000, 20_000)),
+    eval=EvalConfig(n_prompts=2000),
+)
+
+PROFILES: dict[str, Profile] = {
+    "tiny": Profile(
+        name="tiny", needs_gpu=False,
+        description="CI smoke scale: seconds per chapter; the numbers only show the plumbing works",
+        headline=_TINY_HEADLINE,
+        sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5), workers=1),
+        long_run_p_cots=(0.1,), long_run_steps=40,
+    ),
+    "cpu": Profile(
+        name="cpu", needs_gpu=False,
+        description="a 2-core laptop CPU: minutes per chapter; reproduces the paper's phenomena",
+        headline=_CPU_HEADLINE,
+        sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), workers=2),
+        long_run_p_cots=(0.1, 0.25), long_run_steps=3000,
+    ),
+    "paper": Profile(
+        name="paper", needs_gpu=True,
+        description="the paper's scale (d=50, depth 4, width 256, ~10^7 samples): a GPU",
+        headline=_PAPER_HEADLINE,
+        sweep=SweepConfig(base=_PAPER_HEADLINE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5),
+                          seeds=(0, 1, 2), workers=1),
+        long_run_p_cots=(0.25,), long_run_steps=80_000,
+    ),
+}
+
+DEFAULT_PROFILE = "cpu"
+
+
+def get_profile(name: str) -> Profile:
+    """The named profile; an unknown name or ``paper`` without a GPU is refused."""
+    check(name in PROFILES, "profile", name, f"must be one of {sorted(PROFILES)}")
+    prof = PROFILES[name]
+    if prof.needs_gpu:
+        import torch
+
+        check(torch.cuda.is_available(), "profile", name,
+              "needs a CUDA GPU and none is visible here; use profile='cpu' on a CPU")
+    return prof
