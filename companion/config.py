@@ -139,3 +139,54 @@ def config_key(cfg: Any, *extra: str) -> str:
     blob = json.dumps({"type": type(cfg).__name__, "cfg": to_dict(cfg), "extra": extra},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# --- RL after next-token prediction (companion/rl.py) --------------------------------------------
+RL_ALGORITHMS = ("grpo", "reinforce", "star")
+RL_REWARDS = ("end_to_end", "cot")
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    """RL post-training of an NTP model (defaults: the prototype of PAPER.md section 5).
+
+    One step samples ``G`` responses for each of ``prompts_per_step`` fresh prompts,
+    scores them, and takes one optimizer step on the objective of ``algorithm``.
+    """
+
+    algorithm: str = "grpo"  # "grpo" (group-normalised), "reinforce" (batch-mean baseline), "star"
+    G: int = 8  # group size in the paper: responses sampled per prompt
+    prompts_per_step: int = 32
+    temperature: float = 1.0  # rollout sampling temperature (greedy rollouts never go long below 1/3)
+    lr: float = 2e-4  # 1e-3 collapsed to short answers in the prototype
+    warmup_steps: int = 0
+    steps: int = 60
+    kl_coef: float = 0.0  # beta: weight of the k3 KL to the starting model (0 = no reference pass)
+    reward: str = "end_to_end"  # "end_to_end": last token = parity; "cot": the chain must be right too
+    length_penalty: float = 0.0  # a full-length chain costs this much reward (linear in length)
+    round_steps: int = 1  # STaR only: the sampler is refreshed every this many updates (1 = online)
+    grad_clip: float = 1.0
+    eval_every: int = 5  # greedy + sampled evaluation every this many steps (it dominates tiny models)
+    seed: int = 0  # seeds the prompt stream and the rollout sampler
+
+    def __post_init__(self) -> None:
+        check(self.algorithm in RL_ALGORITHMS, "algorithm", self.algorithm,
+              f"must be one of {list(RL_ALGORITHMS)}")
+        check(self.reward in RL_REWARDS, "reward", self.reward, f"must be one of {list(RL_REWARDS)}")
+        _int("G", self.G, 1)
+        check(self.algorithm != "grpo" or self.G >= 2, "G", self.G,
+              "must be >= 2 for grpo (advantages are normalised within a group)")
+        _int("prompts_per_step", self.prompts_per_step, 1)
+        _float("temperature", self.temperature, 0.0, 100.0, open_low=True)
+        _float("lr", self.lr, 0.0, 10.0, open_low=True)
+        _int("warmup_steps", self.warmup_steps, 0)
+        _int("steps", self.steps, 1)
+        _float("kl_coef", self.kl_coef, 0.0, 1e3)
+        # below 1 a correct answer always earns more than a wrong one (STaR keeps reward > 0)
+        _float("length_penalty", self.length_penalty, 0.0, 0.999)
+        _int("round_steps", self.round_steps, 1)
+        check(self.algorithm == "star" or self.round_steps == 1, "round_steps", self.round_steps,
+              "must be 1 unless algorithm='star' (policy gradients need on-policy samples)")
+        _float("grad_clip", self.grad_clip, 0.0, 1e6)
+        _int("eval_every", self.eval_every, 1)
+        _int("seed", self.seed, 0)

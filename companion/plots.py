@@ -15,6 +15,13 @@ from . import theory
 PAPER_COLOR = "0.35"  # closed-form / paper curves in grey, our measurements in colour
 
 
+def finish(fig: plt.Figure) -> plt.Figure:
+    """Lay out and detach the figure from pyplot, so a notebook shows it once (as the cell's value)."""
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def theme() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6.4, 3.8),
@@ -39,7 +46,7 @@ def predicted_accuracy(p_grid: np.ndarray | None = None) -> plt.Figure:
     _threshold_line(ax)
     ax.set(ylim=(0.45, 1.02), xlabel="fraction of long demonstrations $p_{cot}$",
            ylabel="predicted accuracy", title="A model that learned everything but x -> y")
-    return fig
+    return finish(fig)
 
 
 def star_recursion(p0s: tuple[float, ...], rounds: int = 8) -> plt.Figure:
@@ -50,7 +57,7 @@ def star_recursion(p0s: tuple[float, ...], rounds: int = 8) -> plt.Figure:
     sns.lineplot(pd.DataFrame(rows), x="round", y="long fraction", hue="start", marker="o", ax=ax)
     ax.axhline(1 / 3, color=PAPER_COLOR, ls=":", lw=1)
     ax.set(ylim=(0, 1.02), title="STaR doubles the odds of a long answer each round")
-    return fig
+    return finish(fig)
 
 
 def sweep_accuracy(final: pd.DataFrame) -> plt.Figure:
@@ -66,8 +73,7 @@ def sweep_accuracy(final: pd.DataFrame) -> plt.Figure:
         ax.set(xlabel="$p_{cot}$", ylabel=label, ylim=(-0.02 if col == "long_frac" else 0.4, 1.04))
     axes[0].legend(loc="upper left")
     axes[1].legend(loc="upper left")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def calibration(final: pd.DataFrame) -> plt.Figure:
@@ -79,7 +85,7 @@ def calibration(final: pd.DataFrame) -> plt.Figure:
     ax.set(xlim=(0, 0.55), ylim=(0, 0.55), xlabel="$p_{cot}$ in the training data",
            ylabel="long fraction when sampling", title="Calibrated in length")
     ax.legend(loc="upper left")
-    return fig
+    return finish(fig)
 
 
 def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure:
@@ -92,4 +98,4 @@ def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure
     ax.set(ylim=(0.4, 1.02), xlabel="training samples seen", ylabel="greedy accuracy",
            title="Next-token prediction alone, p_cot < 1/3")
     ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-    return fig
+    return finish(fig)

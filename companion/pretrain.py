@@ -7,7 +7,6 @@ weights at ``checkpoint_steps`` and stores everything atomically in the cache.
 
 from __future__ import annotations
 
-import json
 import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, IterableDataset
 
 from . import cache
-from .config import NTPRunConfig, PretrainConfig, to_dict
+from .config import NTPRunConfig, PretrainConfig
 from .evaluate import evaluate
 from .model import GPT
 from .runtime import accelerator, quiet_lightning, set_threads
@@ -34,15 +33,28 @@ def ntp_loss(model: GPT, tokens: torch.Tensor, loss_mask: torch.Tensor,
     """Cross-entropy of next-token prediction on the masked (response) positions only.
 
     Shared with STaR, which fits its kept samples with exactly this loss.
+
+    Right-sized padding: rows are grouped by the position of their last masked token
+    and each group is run only up to it. Causal attention makes this exact (padding
+    after a sequence never influences it), and at p_cot = 0.1 most rows are short, so
+    this nearly halves the compute of a step.
     """
-    logits = model(tokens[:, :-1])
-    targets = tokens[:, 1:]
-    mask = loss_mask[:, 1:].float()
-    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                          reduction="none").view_as(mask)
+    mask = loss_mask[:, 1:]
+    pos = torch.arange(1, mask.shape[1] + 1, device=mask.device)
+    ends = (mask * pos).amax(dim=1)  # one past the last masked target position, per row
+    total = torch.zeros((), device=tokens.device)
+    for end in ends.unique().tolist():
+        if end == 0:
+            continue  # nothing to predict in these rows
+        rows = (ends == end).nonzero(as_tuple=True)[0]
+        logits = model(tokens[rows, :end])
+        targets = tokens[rows, 1 : end + 1]
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                              reduction="none").view_as(targets)
+        total = total + (nll * mask[rows, :end]).sum()
     if reduction == "sum":
-        return (nll * mask).sum()
-    return (nll * mask).sum() / mask.sum().clamp(min=1.0)
+        return total
+    return total / mask.sum().clamp(min=1)
 
 
 class ParityStream(IterableDataset):
@@ -234,5 +246,13 @@ def train_ntp_many(cfgs: list[NTPRunConfig], workers: int = 1) -> list[NTPResult
     return [train_ntp(c) for c in cfgs]
 
 
-def describe(cfg: NTPRunConfig) -> str:
-    return json.dumps(to_dict(cfg))
+def results_frame(results: list[NTPResult], final_only: bool = True) -> pd.DataFrame:
+    """Tidy rows of several runs (final evaluation, or the whole history) with their settings."""
+    frames = []
+    for r in results:
+        h = r.history
+        if final_only:
+            h = h[h.step == h.step.max()]
+        frames.append(h.assign(d=r.config.task.d, p_cot=r.config.task.p_cot,
+                               leap=r.config.task.leap, seed=r.config.train.seed))
+    return pd.concat(frames, ignore_index=True)

@@ -35,8 +35,11 @@ class Profile:
     needs_gpu: bool
     headline: NTPRunConfig  # the NTP run that RL starts from (chapters 2-4)
     sweep: SweepConfig  # chapter 2's p_cot sweep (may use a smaller d than the headline)
-    long_run_p_cots: tuple[float, ...] = ()  # chapter 2: NTP for many more samples at p_cot < 1/3
-    long_run_steps: int = 0
+    long_run_p_cots: tuple[float, ...] = ()  # chapter 2: NTP at the headline d for p_cot < 1/3
+    long_run_steps: int = 0  # ... for this many steps (= headline steps: the runs are shared, cached)
+
+    def long_runs(self) -> list[NTPRunConfig]:
+        return [with_(self.headline, p_cot=p, steps=self.long_run_steps) for p in self.long_run_p_cots]
     extra: dict = field(default_factory=dict)  # free-form notes shown in the book
 
 
@@ -49,11 +52,10 @@ def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None
     model = cfg.model
     if d is not None:
         model = dataclasses.replace(model, block_size=max(model.block_size, 2 * task.d + 2))
-    ckpts = cfg.train.checkpoint_steps
-    train = dataclasses.replace(cfg.train, **{k: v for k, v in {"seed": seed, "steps": steps}.items()
-                                              if v is not None})
-    if steps is not None:
-        train = dataclasses.replace(train, checkpoint_steps=tuple(s for s in ckpts if s <= steps))
+    changes = {k: v for k, v in {"seed": seed, "steps": steps}.items() if v is not None}
+    if steps is not None:  # keep only the checkpoints that still fall inside the run
+        changes["checkpoint_steps"] = tuple(s for s in cfg.train.checkpoint_steps if s < steps)
+    train = dataclasses.replace(cfg.train, **changes)
     return NTPRunConfig(task=task, model=model, train=train, eval=cfg.eval)
 
 
@@ -92,14 +94,14 @@ PROFILES: dict[str, Profile] = {
         description="CI smoke scale: seconds per chapter; the numbers only show the plumbing works",
         headline=_TINY_HEADLINE,
         sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5), workers=1),
-        long_run_p_cots=(0.1,), long_run_steps=40,
+        long_run_p_cots=(0.1, 0.25), long_run_steps=30,
     ),
     "cpu": Profile(
         name="cpu", needs_gpu=False,
         description="a 2-core laptop CPU: minutes per chapter; reproduces the paper's phenomena",
         headline=_CPU_HEADLINE,
         sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), workers=2),
-        long_run_p_cots=(0.1, 0.25), long_run_steps=3000,
+        long_run_p_cots=(0.1, 0.25), long_run_steps=1500,  # p=0.1 is the headline run itself
     ),
     "paper": Profile(
         name="paper", needs_gpu=True,

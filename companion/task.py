@@ -136,3 +136,20 @@ def render(tokens: torch.Tensor | list[int], drop_pad: bool = True) -> str:
     """Human-readable tokens, e.g. ``1 0 1 1 = 1 <eos>``."""
     ids = tokens.tolist() if isinstance(tokens, torch.Tensor) else list(tokens)
     return " ".join(VOCAB[i] for i in ids if not (drop_pad and i == PAD))
+
+
+def examples(cfg: TaskConfig, n: int, seed: int = 0) -> "pd.DataFrame":
+    """A table of ``n`` prompts with their short and long encodings, for reading."""
+    import pandas as pd
+
+    task = ParityMixture(cfg)
+    bits = task.sample_bits(n, torch.Generator().manual_seed(seed))
+    short = task.encode(bits, torch.zeros(n, dtype=torch.bool)).tokens
+    long_ = task.encode(bits, torch.ones(n, dtype=torch.bool)).tokens
+    p = task.prompt_len
+    return pd.DataFrame({
+        "prompt x": [render(r[: p - 1]) for r in bits],
+        "y": task.parity(bits).tolist(),
+        "short response": [render(r[p:]) for r in short],
+        "long response (chain)": [render(r[p:]) for r in long_],
+    })

@@ -1,0 +1,75 @@
+"""Command line: ``python -m companion {book,list,cache} ...`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+from .profiles import DEFAULT_PROFILE
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m companion", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("book", help="execute the chapters under a profile and build the HTML book")
+    b.add_argument("--profile", default=DEFAULT_PROFILE,
+                   help=f"tiny (CI, seconds), cpu (default: a laptop, minutes), paper (a GPU)")
+    b.add_argument("--chapters", nargs="+", metavar="N",
+                   help="only these chapters, by number (2) or name (02_ntp); default: all")
+    b.add_argument("--out", type=Path, default=None, help="output folder (default: _build)")
+    b.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    sub.add_parser("list", help="list the profiles and the chapters")
+    c = sub.add_parser("cache", help="list or clear cached runs")
+    c.add_argument("action", choices=["list", "clear"])
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "list":
+            from .run import chapters, describe_profiles
+
+            print("profiles:")
+            print("\n".join("  " + line for line in describe_profiles()))
+            print("chapters:")
+            for ch in chapters():
+                print(f"  {ch.number.lstrip('0'):>2}  {ch.name}")
+            return 0
+        if args.cmd == "cache":
+            from . import cache
+
+            if args.action == "list":
+                rows = cache.list_runs()
+                print(f"{len(rows)} cached runs in {cache.cache_root()}")
+                for r in rows:
+                    print(f"  {r['folder']:32s} {r['bytes'] / 1e6:8.2f} MB  (companion {r['version']})")
+            else:
+                print(f"removed {cache.clear()} cached runs from {cache.cache_root()}")
+            return 0
+        from .run import ChapterFailed, build_book
+
+        try:
+            build_book(args.profile, args.chapters, args.out,
+                       progress=not args.no_progress and sys.stderr.isatty(),
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+        except ChapterFailed as e:
+            print(f"error: {e}\nThe previous book (if any) was left unchanged.", file=sys.stderr)
+            return 1
+        except RuntimeError as e:
+            print(f"error: {e}\nThe previous book (if any) was left unchanged.", file=sys.stderr)
+            return 1
+        return 0
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are cached; rerun the same command to continue.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

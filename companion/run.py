@@ -1,0 +1,234 @@
+"""The runner: execute chapters with papermill under a profile, then build the Jupyter Book.
+
+Each chapter (a jupytext ``py:percent`` file listed in ``_toc.yml``) is converted to a
+notebook, executed once by papermill with ``profile`` injected into its parameters
+cell, and written into a fresh staging folder together with the book's pages. The
+book is built there with warnings as errors and swapped into ``<out>/html`` only when
+every chapter and the build succeeded: a failure leaves the last good book in place.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .config import check
+from .profiles import PROFILES, get_profile
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository checkout
+BOOK_FILES = ("_config.yml", "references.bib")
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while executing; the message names the chapter and the cell."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: str  # "01"
+    name: str  # "01_setup"
+    source: Path  # book/01_setup.py
+
+    @property
+    def toc_file(self) -> str:
+        return f"book/{self.name}"
+
+
+def toc(root: Path = ROOT) -> dict:
+    return yaml.safe_load((root / "_toc.yml").read_text())
+
+
+def chapters(root: Path = ROOT) -> list[Chapter]:
+    """Executable chapters in _toc.yml order (markdown pages are not chapters)."""
+    out = []
+    for entry in toc(root).get("chapters", []):
+        src = root / (entry["file"] + ".py")
+        if src.is_file():
+            name = src.stem
+            out.append(Chapter(number=name.split("_")[0], name=name, source=src))
+    return out
+
+
+def select(requested: list[str] | None, root: Path = ROOT) -> list[Chapter]:
+    """Chapters by number ("2", "02") or name ("02_ntp"); None selects all. Unknown -> ConfigError."""
+    available = chapters(root)
+    if not requested:
+        return available
+    picked = []
+    for r in requested:
+        match = [c for c in available if r in (c.name, c.number, c.number.lstrip("0"))]
+        check(bool(match), "chapter", r,
+              f"must be one of {[c.number.lstrip('0') for c in available]} or "
+              f"{[c.name for c in available]}")
+        picked += [c for c in match if c not in picked]
+    return picked
+
+
+def to_notebook(chapter: Chapter, path: Path) -> None:
+    import jupytext
+
+    nb = jupytext.read(chapter.source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    jupytext.write(nb, path, fmt="ipynb")
+
+
+def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = False) -> Path:
+    """Execute one chapter under ``profile``; returns the executed notebook's path.
+
+    Raises :class:`ChapterFailed` naming the chapter and the failing cell; the partly
+    executed notebook is kept at the path given in the message.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src = out_dir / f"{chapter.name}.source.ipynb"
+    dst = out_dir / f"{chapter.name}.ipynb"
+    to_notebook(chapter, src)
+    env_before = os.environ.get("COMPANION_NOTEBOOK")
+    os.environ["COMPANION_NOTEBOOK"] = "1"  # kernels inherit it: no tqdm bars inside chapters
+    try:
+        pm.execute_notebook(src, dst, parameters={"profile": profile}, kernel_name="python3",
+                            cwd=str(chapter.source.parent), progress_bar=progress, log_output=False)
+    except PapermillExecutionError as e:
+        raise ChapterFailed(
+            f"chapter {chapter.name} failed in cell {e.exec_count} (code cell #{e.cell_index}): "
+            f"{e.ename}: {e.evalue}\nThe executed notebook is kept at {dst}") from None
+    finally:
+        src.unlink(missing_ok=True)
+        if env_before is None:
+            os.environ.pop("COMPANION_NOTEBOOK", None)
+    add_banner(dst, profile)
+    return dst
+
+
+def add_banner(path: Path, profile: str) -> None:
+    """Hide papermill's injected parameters and say, under the title, which profile ran the page."""
+    import nbformat
+    import torch
+
+    from . import __version__
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    when = time.strftime("%Y-%m-%d")
+    banner = nbformat.v4.new_markdown_cell(
+        f":::{{note}}\nThe numbers on this page were measured when it was built ({when}), under the "
+        f"**`{profile}`** profile: `python -m companion book --profile {profile}` (companion "
+        f"{__version__}, torch {torch.__version__.split('+')[0]}). {PROFILES[profile].description}.\n:::")
+    banner.metadata["tags"] = ["companion-banner"]
+    first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    nb.cells.insert(first_md + 1, banner)
+    nbformat.write(nb, path)
+
+
+def mathjax_dir() -> Path:
+    """MathJax 3 shipped by the django-static-mathjax wheel (served locally: no CDN)."""
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("MathJax is missing: install requirements-nodeps.txt "
+                           "(pip install --no-deps -r requirements-nodeps.txt)")
+    return Path(spec.submodule_search_locations[0]) / "static" / "mathjax" / "es5"
+
+
+def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
+          root: Path = ROOT) -> None:
+    """Lay out a buildable book: config, pages, executed chapters, local MathJax."""
+    (stage_dir / "book").mkdir(parents=True)
+    for f in BOOK_FILES:
+        shutil.copy2(root / f, stage_dir / f)
+    for md in (root / "book").glob("*.md"):
+        shutil.copy2(md, stage_dir / "book" / md.name)
+    for ch in selected:
+        shutil.copy2(notebooks[ch.name], stage_dir / "book" / f"{ch.name}.ipynb")
+    doc = toc(root)
+    keep = {c.toc_file for c in selected}
+    doc["chapters"] = [e for e in doc.get("chapters", [])
+                       if e["file"] in keep or (root / (e["file"] + ".md")).is_file()]
+    (stage_dir / "_toc.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    shutil.copytree(mathjax_dir(), stage_dir / "_static" / "mathjax",
+                    ignore=shutil.ignore_patterns("sre", "*-full*", "*speech*", "mml-*", "node-main*"))
+
+
+def jupyter_book(stage_dir: Path) -> None:
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(stage_dir), "--all",
+           "-W", "-n", "--keep-going", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not (stage_dir / "_build" / "html" / "index.html").is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
+        raise RuntimeError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
+
+
+def publish(built: Path, out: Path) -> Path:
+    """Swap ``built`` into ``out/html``; the previous book is removed only after the swap."""
+    html = out / "html"
+    old = out / ".html-old"
+    shutil.rmtree(old, ignore_errors=True)
+    if html.exists():
+        os.replace(html, old)
+    os.replace(built, html)
+    shutil.rmtree(old, ignore_errors=True)
+    return html
+
+
+def build_book(profile: str, requested: list[str] | None = None, out: Path | None = None,
+               progress: bool = True, log=print) -> Path:
+    """Execute the selected chapters under ``profile`` and build the book into ``out/html``."""
+    get_profile(profile)  # validates name and hardware before any compute
+    selected = select(requested)
+    out = (out or ROOT / "_build").resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        check(False, "out", str(out), f"must be a writable folder ({e.strerror})")
+    notebooks_dir = out / "notebooks" / profile
+    stage_dir = out / f".stage-{os.getpid()}"
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    t_all = time.perf_counter()
+    executed: dict[str, Path] = {}
+    scratch = out / f".executing-{os.getpid()}"
+    try:
+        for i, ch in enumerate(selected, 1):
+            log(f"[{i}/{len(selected)}] {ch.name}: executing under profile '{profile}' ...")
+            t0 = time.perf_counter()
+            executed[ch.name] = execute(ch, profile, scratch, progress=progress)
+            log(f"[{i}/{len(selected)}] {ch.name}: done in {time.perf_counter() - t0:.1f} s")
+        log("building the book (jupyter-book, warnings are errors) ...")
+        stage(selected, executed, stage_dir)
+        jupyter_book(stage_dir)
+        html = publish(stage_dir / "_build" / "html", out)
+        # keep the executed notebooks (for nbval and inspection) only once everything succeeded
+        notebooks_dir.mkdir(parents=True, exist_ok=True)
+        for name, path in executed.items():
+            os.replace(path, notebooks_dir / f"{name}.ipynb")
+    finally:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+        if scratch.exists() and not any(scratch.iterdir()):
+            scratch.rmdir()
+    log(f"book built in {time.perf_counter() - t_all:.1f} s: {html / 'index.html'}")
+    return html
+
+
+def describe_profiles() -> list[str]:
+    lines = []
+    for name, p in PROFILES.items():
+        h = p.headline
+        lines.append(f"{name:6s} {p.description}\n       headline NTP run: d={h.task.d}, p_cot={h.task.p_cot}, "
+                     f"{h.model.n_layer} layers x {h.model.n_embd}, {h.train.steps} steps x "
+                     f"{h.train.batch_size}{'  [needs a GPU]' if p.needs_gpu else ''}")
+    return lines
