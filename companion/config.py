@@ -94,6 +94,7 @@ class PretrainConfig:
     batch_size: int = 256
     lr: float = 1e-3
     warmup_steps: int = 50
+    lr_floor: float = 0.1  # the cosine schedule decays the lr to lr * lr_floor (1.0 = constant)
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     seed: int = 0  # seeds the model initialisation and the data stream
@@ -105,6 +106,7 @@ class PretrainConfig:
         _int("batch_size", self.batch_size, 1)
         _float("lr", self.lr, 0.0, 10.0, open_low=True)
         _int("warmup_steps", self.warmup_steps, 0)
+        _float("lr_floor", self.lr_floor, 0.0, 1.0)
         _float("weight_decay", self.weight_decay, 0.0, 10.0)
         _float("grad_clip", self.grad_clip, 0.0, 1e6)
         _int("seed", self.seed, 0)

@@ -99,3 +99,54 @@ def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure
            title="Next-token prediction alone, p_cot < 1/3")
     ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
     return finish(fig)
+
+
+# --- chapters 3-4: RL
+def rl_curves(hist: pd.DataFrame, hue: str = "algorithm", x: str = "responses",
+              decoding: str = "greedy", title: str | None = None,
+              ntp: pd.DataFrame | None = None) -> plt.Figure:
+    """Accuracy and mean response length during RL against responses sampled, one line per ``hue``.
+
+    Runs sharing a ``hue`` value (seeds) are drawn as their mean with a min-max band.
+    ``ntp`` (optional): an NTP history with ``samples`` and ``accuracy``, drawn in grey.
+    """
+    h = hist[hist.decoding == decoding]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, col, label in ((axes[0], "accuracy", f"{decoding} accuracy"),
+                           (axes[1], "mean_len", f"{decoding} mean response length")):
+        sns.lineplot(h, x=x, y=col, hue=hue, errorbar=("pi", 100), marker="o", markersize=4, ax=ax)
+        if ntp is not None:
+            g = ntp[ntp.decoding == decoding]
+            ax.plot(g.samples, g[col], color=PAPER_COLOR, ls="--", marker="s", ms=4,
+                    label="more NTP (x = sequences)")
+        ax.set(xlabel="responses sampled" if x == "responses" else x, ylabel=label)
+        ax.legend(fontsize="small", title=hue if hue != "run" else None)
+    axes[0].axhline(0.5, color=PAPER_COLOR, ls=":", lw=1)
+    axes[0].set_ylim(0.4, 1.02)
+    if title:
+        fig.suptitle(title)
+    return finish(fig)
+
+
+def star_rounds(table: pd.DataFrame) -> plt.Figure:
+    """Long fraction after each STaR round: measured (sampled, T=1) vs the closed form 2p/(1+p)."""
+    fig, ax = plt.subplots()
+    ax.plot(table["round"], table["predicted"], color=PAPER_COLOR, marker="s", ls="--",
+            label="closed form $p \\to 2p/(1+p)$ from the measured $p_0$")
+    ax.plot(table["round"], table["measured"], marker="o", label="measured (sampled, T=1)")
+    ax.axhline(1 / 3, color=PAPER_COLOR, ls=":", lw=1)
+    ax.set(xlabel="STaR round", ylabel="long-response fraction", ylim=(0, 1.02),
+           title="STaR doubles the odds of a long answer each round")
+    ax.legend(loc="upper left", fontsize="small")
+    return finish(fig)
+
+
+def accuracy_vs_length(hist: pd.DataFrame, hue: str = "algorithm") -> plt.Figure:
+    """Greedy accuracy against greedy mean response length, every evaluation of every run."""
+    g = hist[hist.decoding == "greedy"]
+    fig, ax = plt.subplots()
+    sns.scatterplot(g, x="mean_len", y="accuracy", hue=hue, alpha=0.7, ax=ax)
+    ax.axhline(0.5, color=PAPER_COLOR, ls=":", lw=1)
+    ax.set(xlabel="greedy mean response length (tokens before <eos>)", ylabel="greedy accuracy",
+           ylim=(0.4, 1.02), title="Accuracy comes with length")
+    return finish(fig)

@@ -107,7 +107,7 @@ class NTPModule(L.LightningModule):
         opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay,
                                 betas=(0.9, 0.95))
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: warmup_cosine(s, c.warmup_steps, c.steps))
+            opt, lambda s: warmup_cosine(s, c.warmup_steps, c.steps, c.lr_floor))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .config import EvalConfig, ModelConfig, NTPRunConfig, PretrainConfig, TaskConfig, check
+from .config import EvalConfig, ModelConfig, NTPRunConfig, PretrainConfig, RLConfig, TaskConfig, check
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,19 @@ class Profile:
     def long_runs(self) -> list[NTPRunConfig]:
         return [with_(self.headline, p_cot=p, steps=self.long_run_steps) for p in self.long_run_p_cots]
     extra: dict = field(default_factory=dict)  # free-form notes shown in the book
+    # chapters 3-4: RL after next-token prediction (companion/rl.py)
+    rl: RLConfig = field(default_factory=RLConfig)  # the headline RL run (GRPO); variants replace fields
+    rl_seeds: tuple[int, ...] = field(default_factory=lambda: (0,))  # RL seeds, all from one NTP start
+    rl_start_steps: int = 0  # NTP steps of the run RL starts from (0 = the headline run itself)
+    rl_early_steps: tuple[int, ...] = field(default_factory=tuple)  # earlier checkpoints to start from
+    rl_baseline_factor: int = 4  # matched compute: NTP gets this many sequences per RL response
+    rl_rare_p_cot: float = 0.01  # the paper's rarest long data
+    rl_rare_steps: int = 0  # NTP steps of the rare-data start run (0 = rl_start_steps)
+    rl_hot_temperature: float = 2.0  # STaR's failure case: a high rollout temperature
+    rl_star_rounds: int = 5  # chapter 4: STaR rounds compared with p -> 2p/(1+p)
+    rl_star_round_steps: int = 20  # NTP updates on one round's kept samples (sampler frozen)
+    rl_length_penalties: tuple[float, ...] = field(default_factory=lambda: (0.3, 0.7))
+    rl_leap_steps: int = 0  # chapter 4: NTP steps of the leap-2 run (0 = the headline's)
 
 
 def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None,
@@ -95,6 +108,8 @@ PROFILES: dict[str, Profile] = {
         headline=_TINY_HEADLINE,
         sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5), workers=1),
         long_run_p_cots=(0.1, 0.25), long_run_steps=30,
+        rl=RLConfig(G=4, prompts_per_step=8, steps=4, eval_every=2), rl_seeds=(0, 1, 2),
+        rl_early_steps=(10,), rl_star_rounds=2, rl_star_round_steps=2,
     ),
     "cpu": Profile(
         name="cpu", needs_gpu=False,
@@ -102,6 +117,10 @@ PROFILES: dict[str, Profile] = {
         headline=_CPU_HEADLINE,
         sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), workers=2),
         long_run_p_cots=(0.1, 0.25), long_run_steps=1500,  # p=0.1 is the headline run itself
+        # PAPER.md section 5: 32 prompts x G=8, lr ~2e-4 with cosine decay, no KL
+        rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=60, eval_every=5), rl_seeds=(0, 1, 2),
+        rl_start_steps=2500, rl_early_steps=(500, 1000), rl_rare_steps=1500,
+        rl_star_rounds=5, rl_star_round_steps=20, rl_leap_steps=1500,
     ),
     "paper": Profile(
         name="paper", needs_gpu=True,
@@ -110,6 +129,8 @@ PROFILES: dict[str, Profile] = {
         sweep=SweepConfig(base=_PAPER_HEADLINE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5),
                           seeds=(0, 1, 2), workers=1),
         long_run_p_cots=(0.25,), long_run_steps=80_000,
+        rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300, eval_every=10), rl_seeds=(0, 1, 2),
+        rl_early_steps=(5_000, 10_000), rl_star_rounds=6, rl_star_round_steps=100,
     ),
 }
 

@@ -40,6 +40,7 @@ from .pretrain import (EvalEvery, NTPModule, NTPResult, ParityDataModule, ntp_lo
                        warmup_cosine)
 from .runtime import accelerator, quiet_lightning, set_threads
 from .task import EOS, PAD, VOCAB_SIZE, ParityMixture
+from .theory import star_long_fractions, star_step
 
 # ---------------------------------------------------------------------------------------------
 # the objective, as pure functions on tensors
@@ -435,3 +436,35 @@ def first_reach(curve: pd.DataFrame, x: str, accuracy: float) -> float:
     """The first ``x`` at which ``curve.accuracy >= accuracy`` (NaN if never)."""
     hit = curve[curve.accuracy >= accuracy]
     return float(hit[x].iloc[0]) if len(hit) else float(np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# the runs a profile describes, and STaR's rounds against the closed form
+
+
+def start_config(prof, *, p_cot: float | None = None, steps: int | None = None,
+                 leap: int | None = None) -> NTPRunConfig:
+    """The NTP run RL starts from under profile ``prof`` (the headline, or a longer copy of it)."""
+    from .profiles import with_
+
+    steps = steps or prof.rl_start_steps or None
+    return with_(prof.headline, p_cot=p_cot, steps=steps, leap=leap)
+
+
+def star_round_table(res: RLResult) -> pd.DataFrame:
+    """Per STaR round: the sampled (T=1) long fraction measured at the round's end, beside the
+    closed form p -> 2p/(1+p) iterated from the measured start (``predicted``) and applied to the
+    previous round's measurement (``one_step``); ``kept`` is the long fraction among the samples
+    the round actually kept."""
+    k = res.config.rl.round_steps
+    s = res.curve("sampled").set_index("step")
+    rounds = [r for r in range(res.config.rl.steps // k + 1) if r * k in s.index]
+    measured = [float(s.loc[r * k, "long_frac"]) for r in rounds]
+    predicted = star_long_fractions(measured[0], len(rounds) - 1)
+    ro = res.curve("rollout")
+    rows = []
+    for i, r in enumerate(rounds):
+        kept = ro[(ro.step >= (r - 1) * k) & (ro.step < r * k)].kept_long_frac.mean() if r else np.nan
+        rows.append({"round": r, "measured": measured[i], "predicted": predicted[i],
+                     "one_step": star_step(measured[i - 1]) if i else measured[0], "kept": kept})
+    return pd.DataFrame(rows)

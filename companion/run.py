@@ -184,11 +184,14 @@ def publish(built: Path, out: Path) -> Path:
 
 
 def build_book(profile: str, requested: list[str] | None = None, out: Path | None = None,
-               progress: bool = True, log=print) -> Path:
-    """Execute the selected chapters under ``profile`` and build the book into ``out/html``."""
+               progress: bool = True, log=print, root: Path = ROOT) -> Path:
+    """Execute the selected chapters under ``profile`` and build the book into ``out/html``.
+
+    ``root`` is the folder holding ``_toc.yml`` (the repository; tests pass a scratch book).
+    """
     get_profile(profile)  # validates name and hardware before any compute
-    selected = select(requested)
-    out = (out or ROOT / "_build").resolve()
+    selected = select(requested, root)
+    out = (out or root / "_build").resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".write-test"
@@ -209,7 +212,7 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
             executed[ch.name] = execute(ch, profile, scratch, progress=progress)
             log(f"[{i}/{len(selected)}] {ch.name}: done in {time.perf_counter() - t0:.1f} s")
         log("building the book (jupyter-book, warnings are errors) ...")
-        stage(selected, executed, stage_dir)
+        stage(selected, executed, stage_dir, root)
         jupyter_book(stage_dir)
         html = publish(stage_dir / "_build" / "html", out)
         # keep the executed notebooks (for nbval and inspection) only once everything succeeded

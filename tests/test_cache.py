@@ -1,0 +1,46 @@
+import json
+
+import pytest
+
+from companion import cache
+from companion.__main__ import main
+from companion.config import TaskConfig
+
+
+def test_writer_publishes_only_complete_runs(isolated_cache):
+    cfg = TaskConfig(d=5)
+    with cache.Writer("demo", cfg) as tmp:
+        (tmp / "result.txt").write_text("42")
+        assert cache.lookup("demo", cfg) is None  # not visible while being written
+    hit = cache.lookup("demo", cfg)
+    assert hit is not None and (hit / "result.txt").read_text() == "42"
+    meta = json.loads((hit / "config.json").read_text())
+    assert meta["config"] == {"d": 5, "p_cot": 0.1, "leap": 1}
+    assert cache.lookup("demo", TaskConfig(d=6)) is None
+
+
+def test_an_exception_inside_the_writer_leaves_no_trace(isolated_cache):
+    with pytest.raises(RuntimeError):
+        with cache.Writer("demo", TaskConfig(d=5)) as tmp:
+            (tmp / "partial").write_text("x")
+            raise RuntimeError("crash mid-run")
+    assert cache.lookup("demo", TaskConfig(d=5)) is None
+    assert list(isolated_cache.iterdir()) == []
+
+
+def test_cache_off_never_reuses(isolated_cache, monkeypatch):
+    monkeypatch.setenv("COMPANION_CACHE", "off")
+    w = cache.Writer("demo", TaskConfig(d=5))
+    with w as tmp:
+        (tmp / "r").write_text("1")
+    assert (w.path / "r").read_text() == "1"
+    assert cache.lookup("demo", TaskConfig(d=5)) is None
+
+
+def test_cli_lists_and_clears(isolated_cache, capsys):
+    with cache.Writer("demo", TaskConfig(d=5)):
+        pass
+    assert main(["cache", "list"]) == 0
+    assert "1 cached runs" in capsys.readouterr().out
+    assert main(["cache", "clear"]) == 0
+    assert cache.list_runs() == []

@@ -1,0 +1,88 @@
+"""The runner: chapter selection, refusing bad input before compute, loud failures, atomic publish."""
+
+import shutil
+import textwrap
+
+import pytest
+
+from companion.__main__ import main
+from companion.config import ConfigError
+from companion.run import ROOT, ChapterFailed, build_book, chapters, select
+
+HEADER = textwrap.dedent("""\
+    # ---
+    # jupyter:
+    #   jupytext:
+    #     text_representation:
+    #       extension: .py
+    #       format_name: percent
+    #   kernelspec:
+    #     display_name: Python 3
+    #     language: python
+    #     name: python3
+    # ---
+    """)
+
+
+def test_chapters_come_from_the_toc_in_order():
+    names = [c.name for c in chapters()]
+    assert names[:2] == ["01_setup", "02_ntp"]
+    assert [c.name for c in select(["2", "01_setup"])] == ["02_ntp", "01_setup"]
+
+
+def test_list_prints_profiles_and_chapters(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for word in ("tiny", "cpu", "paper", "01_setup", "02_ntp"):
+        assert word in out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["book", "--profile", "huge"], "invalid profile='huge': must be one of ['cpu', 'paper', 'tiny']."),
+    (["book", "--profile", "tiny", "--chapters", "99"], "invalid chapter='99': must be one of"),
+])
+def test_bad_cli_input_exits_2_before_any_compute(argv, message, capsys, tmp_path):
+    out = tmp_path / "out"
+    assert main(argv + ["--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()  # nothing was created, let alone executed
+
+
+def test_unwritable_output_folder_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="invalid out=.*must be a writable folder"):
+        build_book("tiny", ["1"], out=blocker / "sub", root=ROOT)
+
+
+def scratch_book(root, chapters_src: dict[str, str]):
+    (root / "book").mkdir(parents=True)
+    for f in ("_config.yml", "references.bib"):
+        shutil.copy2(ROOT / f, root / f)
+    (root / "book" / "intro.md").write_text("# Scratch book\n")
+    toc = "format: jb-book\nroot: book/intro\nchapters:\n"
+    for name, body in chapters_src.items():
+        (root / "book" / f"{name}.py").write_text(HEADER + body)
+        toc += f"  - file: book/{name}\n"
+    (root / "_toc.yml").write_text(toc)
+
+
+def test_a_failing_chapter_names_itself_and_keeps_the_previous_book(tmp_path):
+    root, out = tmp_path / "repo", tmp_path / "out"
+    scratch_book(root, {
+        "01_ok": '# %% [markdown]\n# # OK\n# %% tags=["parameters"]\nprofile = "cpu"\n# %%\nprint(profile)\n',
+        "02_bad": '# %% [markdown]\n# # Bad\n# %%\nx = 1\n# %%\nraise ValueError("deliberate failure")\n',
+    })
+    html = build_book("tiny", ["1"], out=out, progress=False, log=lambda m: None, root=root)
+    page = html / "book" / "01_ok.html"
+    assert "tiny" in page.read_text()  # the injected profile was executed and rendered
+    good = page.read_text()
+    with pytest.raises(ChapterFailed) as err:
+        build_book("tiny", None, out=out, progress=False, log=lambda m: None, root=root)
+    msg = str(err.value)
+    assert "chapter 02_bad failed" in msg and "ValueError: deliberate failure" in msg
+    assert "cell" in msg and ".ipynb" in msg
+    kept = msg.rsplit("kept at ", 1)[1].strip()
+    assert kept.endswith("02_bad.ipynb") and (tmp_path / kept).exists()
+    assert page.read_text() == good  # the last good book is untouched
+    assert not (html / "book" / "02_bad.html").exists()
