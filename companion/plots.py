@@ -150,3 +150,109 @@ def accuracy_vs_length(hist: pd.DataFrame, hue: str = "algorithm") -> plt.Figure
     ax.set(xlabel="greedy mean response length (tokens before <eos>)", ylabel="greedy accuracy",
            ylim=(0.4, 1.02), title="Accuracy comes with length")
     return finish(fig)
+
+
+# --- chapter 5: linear models
+def linear_threshold(sweep: pd.DataFrame) -> plt.Figure:
+    """Chapter 5: the linear model after NTP vs p_cot - greedy/sampled behaviour and the two
+    decision probabilities, each beside its closed form."""
+    p = np.linspace(0.15, 0.55, 401)
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9))
+    ax = axes[0]
+    ax.plot(p, theory.greedy_long(p), color=PAPER_COLOR, lw=1.5, label="closed form: greedy long")
+    ax.plot(p, theory.sampled_long(p), color=PAPER_COLOR, lw=1.5, ls="--", label="closed form: sampled long")
+    sns.lineplot(sweep, x="p_cot", y="greedy_long_frac", marker="o", errorbar=("pi", 100), ax=ax,
+                 label="measured: greedy long fraction")
+    sns.lineplot(sweep, x="p_cot", y="greedy_accuracy", marker="s", errorbar=("pi", 100), ax=ax,
+                 label="measured: greedy accuracy")
+    sns.lineplot(sweep, x="p_cot", y="sampled_long_frac", marker="^", errorbar=("pi", 100), ax=ax,
+                 label="measured: sampled long fraction")
+    _threshold_line(ax)
+    ax.set(xlabel="$p_{cot}$", ylabel="fraction", ylim=(-0.02, 1.04), title="After NTP")
+    ax.legend(fontsize="x-small", loc="center left")
+    ax = axes[1]
+    ax.plot(p, theory.continue_prob(p), color=PAPER_COLOR, lw=1.5, label="closed form $2p/(1+p)$")
+    ax.plot(p, p + (1 - p) / 2, color=PAPER_COLOR, lw=1.5, ls="--", label="closed form $p + (1-p)/2$")
+    sns.lineplot(sweep, x="p_cot", y="p_continue", marker="o", errorbar=("pi", 100), ax=ax,
+                 label="measured P(continue | $b_1$)")
+    sns.lineplot(sweep, x="p_cot", y="p_first_x1", marker="s", errorbar=("pi", 100), ax=ax,
+                 label="measured P(first token $= x_1$)")
+    ax.axhline(0.5, color=PAPER_COLOR, ls=":", lw=1)
+    _threshold_line(ax)
+    ax.set(xlabel="$p_{cot}$", ylabel="model probability", title="The two decisions")
+    ax.legend(fontsize="x-small", loc="upper left")
+    return finish(fig)
+
+
+def linear_star(runs: pd.DataFrame, tolerance: float = 0.05) -> plt.Figure:
+    """Chapter 5: sampled long fraction per STaR round (left) and measured vs the one-step
+    closed form 2p/(1+p) from the previous round (right, with a +-tolerance band)."""
+    df = runs.copy()
+    df["start"] = df.p_cot.map(lambda v: f"$p_0$={v:.2g}")
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9))
+    sns.lineplot(df, x="round", y="sampled_long_frac", hue="start", marker="o", errorbar=None, ax=axes[0])
+    axes[0].axhline(1 / 3, color=PAPER_COLOR, ls=":", lw=1)
+    axes[0].set(xlabel="STaR round", ylabel="sampled long fraction", ylim=(-0.02, 1.02),
+                title="STaR rounds")
+    axes[0].legend(fontsize="x-small", title=None)
+    steps = df[df["round"] > 0]
+    ax = axes[1]
+    ax.fill_between([0, 1], [-tolerance, 1 - tolerance], [tolerance, 1 + tolerance], color=PAPER_COLOR,
+                    alpha=0.15, lw=0, label=f"closed form $\\pm${tolerance:g}")
+    ax.plot([0, 1], [0, 1], color=PAPER_COLOR, lw=1)
+    sns.scatterplot(steps, x="predicted_long", y="sampled_long_frac", hue="start", ax=ax, legend=False)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="closed form $2p_{r-1}/(1+p_{r-1})$",
+           ylabel="measured $p_r$", title="One round: measured vs closed form")
+    ax.legend(fontsize="x-small", loc="upper left")
+    return finish(fig)
+
+
+def linear_rounds(summary: pd.DataFrame) -> plt.Figure:
+    """Chapter 5: STaR rounds to perfect greedy accuracy vs log2((1-p)/p), with the closed-form
+    rounds to pass 1/3; runs that never got there are marked at the top."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    grid = np.linspace(0.2, max(summary.log2_odds.max(), 1) + 0.5, 200)
+    p = 1 / (1 + 2 ** grid)
+    ax.plot(grid, [theory.star_rounds_to_threshold(v) for v in p], color=PAPER_COLOR, lw=1.5,
+            label="closed form: rounds until $p > 1/3$")
+    ok = summary.dropna(subset=["rounds_measured"])
+    ax.scatter(ok.log2_odds, ok.rounds_measured, s=60, zorder=3, label="measured: greedy accuracy reached")
+    bad = summary[summary.rounds_measured.isna()]
+    if len(bad):
+        top = max(summary.rounds_predicted.max(), ok.rounds_measured.max() if len(ok) else 0) + 2
+        ax.scatter(bad.log2_odds, np.full(len(bad), top), marker="x", s=70, color="C3", zorder=3,
+                   label="never reached (round budget)")
+    for _, r in summary.drop_duplicates("p_cot").iterrows():
+        ax.annotate(f"$p$={r.p_cot:.2g}", (r.log2_odds, 0), textcoords="offset points", xytext=(0, -26),
+                    ha="center", fontsize="x-small", rotation=30)
+    ax.set(xlabel="$\\log_2((1-p_{cot})/p_{cot})$", ylabel="STaR rounds",
+           title="Rounds grow like $\\log((1-p)/p)$")
+    ax.legend(fontsize="x-small", loc="upper left")
+    return finish(fig)
+
+
+def linear_samples(samples: pd.DataFrame, slopes: pd.DataFrame, target: float, p_cot: float) -> plt.Figure:
+    """Chapter 5: samples to reach a greedy accuracy vs d, log-log, with fitted power laws and the
+    prompt table's closed form 2^d ln(1/(2(1-a))) extrapolated."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    d_all = np.array(sorted(set(samples.d)), dtype=float)
+    d_line = np.geomspace(d_all.min(), d_all.max(), 100)
+    for i, (learner, g) in enumerate(samples.groupby("learner", sort=False)):
+        ax.scatter(g.d, g.samples, s=50, color=f"C{i}", zorder=3)
+        fit = slopes[slopes.learner == learner]
+        if len(fit):
+            f = fit.iloc[0]
+            lo, hi = g.d.min(), g.d.max()
+            dd = d_line[(d_line >= lo) & (d_line <= hi)]
+            ax.plot(dd, np.exp(f.loglog_intercept) * dd ** f.loglog_slope, color=f"C{i}",
+                    label=f"{learner}: slope {f.loglog_slope:.2f}")
+    table_n = 2.0 ** d_line * np.log(1 / (2 * (1 - target)))
+    ax.plot(d_line, table_n, color=PAPER_COLOR, ls="--", lw=1,
+            label="closed form for the table: $2^d \\ln\\frac{1}{2(1-a)}$")
+    ax.set(xscale="log", yscale="log", xlabel="$d$ (bits)", ylabel="samples (sequences)",
+           ylim=(samples.samples.min() / 3, samples.samples.max() * 30),
+           title=f"Samples to reach greedy accuracy {target:g} at $p_{{cot}}$={p_cot:g}")
+    ax.set_xticks(d_all, [f"{v:g}" for v in d_all])
+    ax.minorticks_off()
+    ax.legend(fontsize="x-small", loc="upper left")
+    return finish(fig)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .config import EvalConfig, ModelConfig, NTPRunConfig, PretrainConfig, RLConfig, TaskConfig, check
+from .config import (EvalConfig, LinearConfig, ModelConfig, NTPRunConfig, PretrainConfig, RLConfig,
+                     TaskConfig, check)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Profile:
     rl_star_round_steps: int = 20  # NTP updates on one round's kept samples (sampler frozen)
     rl_length_penalties: tuple[float, ...] = field(default_factory=lambda: (0.3, 0.7))
     rl_leap_steps: int = 0  # chapter 4: NTP steps of the leap-2 run (0 = the headline's)
+    linear: LinearConfig = field(default_factory=LinearConfig)  # chapter 5: the linear model
 
 
 def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None,
@@ -81,7 +83,7 @@ _CPU_HEADLINE = NTPRunConfig(
                          checkpoint_steps=(500, 1000)),
     eval=EvalConfig(n_prompts=1000),
 )
-_CPU_SWEEP_BASE = with_(_CPU_HEADLINE, d=16, steps=800)
+_CPU_SWEEP_BASE = with_(_CPU_HEADLINE, d=16, steps=1000)  # the chain appears after ~400-800 steps at p_cot >= 0.4
 
 # tiny: the cpu profile shrunk (d >= 12: at d=8 NTP alone memorises all 256 inputs)
 _TINY_HEADLINE = NTPRunConfig(
@@ -110,6 +112,10 @@ PROFILES: dict[str, Profile] = {
         long_run_p_cots=(0.1, 0.25), long_run_steps=30,
         rl=RLConfig(G=4, prompts_per_step=8, steps=4, eval_every=2), rl_seeds=(0, 1, 2),
         rl_early_steps=(10,), rl_star_rounds=2, rl_star_round_steps=2,
+        linear=LinearConfig(d=8, max_iter=20, n_eval=300, seeds=(0,), threshold_n=2000,
+                            threshold_p_cots=(0.2, 0.5), star_p_cots=(0.25, 0.1), star_long=200,
+                            star_n_max=2000, star_rounds=4, sample_ds=(6, 8), sample_n0=100,
+                            sample_rounds=4, table_ds=(6, 8)),
     ),
     "cpu": Profile(
         name="cpu", needs_gpu=False,
@@ -121,6 +127,13 @@ PROFILES: dict[str, Profile] = {
         rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=60, eval_every=5), rl_seeds=(0, 1, 2),
         rl_start_steps=2500, rl_early_steps=(500, 1000), rl_rare_steps=1500,
         rl_star_rounds=5, rl_star_round_steps=20, rl_leap_steps=1500,
+        # chapter 5: ~2 min on 2 busy cores; d=16, p_cot down to d^-2 and 2^-d
+        linear=LinearConfig(d=16, max_iter=50, n_eval=2000, seeds=(0,), threshold_n=20000,
+                            threshold_p_cots=(0.2, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.5),
+                            star_p_cots=(0.25, 0.1, 16 ** -1, 16 ** -1.5, 16 ** -2, 2.0 ** -16),
+                            star_long=1000, star_n_max=40000, star_rounds=12,
+                            sample_ds=(8, 16, 32, 64), sample_n0=200, sample_rounds=6,
+                            table_ds=(8, 10, 12, 14, 16)),
     ),
     "paper": Profile(
         name="paper", needs_gpu=True,
@@ -131,6 +144,13 @@ PROFILES: dict[str, Profile] = {
         long_run_p_cots=(0.25,), long_run_steps=80_000,
         rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300, eval_every=10), rl_seeds=(0, 1, 2),
         rl_early_steps=(5_000, 10_000), rl_star_rounds=6, rl_star_round_steps=100,
+        linear=LinearConfig(d=32, max_iter=100, n_eval=10000, seeds=(0, 1, 2), threshold_n=100_000,
+                            threshold_p_cots=(0.2, 0.25, 0.28, 0.3, 0.31, 0.32, 0.33, 0.34, 0.35,
+                                              0.36, 0.38, 0.4, 0.5),
+                            star_p_cots=(0.25, 0.1, 32 ** -1, 32 ** -1.5, 32 ** -2, 2.0 ** -32),
+                            star_long=4000, star_n_max=400_000, star_rounds=16,
+                            sample_ds=(8, 16, 32, 64, 128), sample_n0=200, sample_rounds=8,
+                            table_ds=(8, 10, 12, 14, 16, 18, 20)),
     ),
 }
 

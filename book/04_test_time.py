@@ -1,0 +1,177 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Test-time compute grows during RL
+#
+# **The paper's claim (Fig. 3).** While RL raises accuracy, the response length rises from 1 to
+# $d$: the model learns to spend test-time compute on the chain of thought it saw only rarely. RL
+# up-weights the rare long, correct demonstrations. For STaR this is exact in the model of
+# chapter 1: each round maps the long fraction $p \mapsto 2p/(1+p)$. A "leap-2" partial chain lets
+# next-token prediction alone generalize below $1/3$ (appendix, Fig. 15). Reviewers asked what a
+# length penalty in the reward does; we try it.
+
+# %% tags=["parameters", "remove-cell"]
+profile = "cpu"
+
+# %% tags=["remove-cell"]
+import dataclasses
+
+import pandas as pd
+from myst_nb import glue
+
+from companion import plots
+from companion.pretrain import train_ntp
+from companion.profiles import get_profile
+from companion.rl import histories, star_round_table, start_config, summarize, train_rl
+
+prof = get_profile(profile)
+plots.theme()
+rl = prof.rl
+start = train_ntp(start_config(prof))  # chapter 3's start (cached)
+d = start.config.task.d
+glue("d", d, display=False)
+glue("profile_name", prof.name, display=False)
+
+# %% [markdown]
+# ## From one token to $d$
+#
+# The GRPO runs of chapter 3 (cached), seen through what they *sample* during training: the
+# fraction of long responses among the rollouts and their mean length. The band spans
+# {glue:text}`n_seeds` seeds.
+
+# %%
+grpo = {f"seed {s}": train_rl(dataclasses.replace(rl, seed=s), start) for s in prof.rl_seeds}
+grpo_hist = histories(grpo)
+plots.rl_curves(grpo_hist, hue="algorithm", decoding="rollout",
+                title="What GRPO samples while it learns")
+
+# %% tags=["remove-cell"]
+g = grpo_hist[grpo_hist.decoding == "greedy"]
+first, last = g[g.step == 0], g[g.step == g.step.max()]
+glue("n_seeds", len(prof.rl_seeds), display=False)
+glue("len_start", float(first.mean_len.mean()), display=False)
+glue("len_end_min", float(last.mean_len.min()), display=False)
+glue("len_end_max", float(last.mean_len.max()), display=False)
+glue("long_end", float(last.long_frac.min()), display=False)
+
+# %% [markdown]
+# Greedy answers start {glue:text}`len_start:.1f` token(s) long and end {glue:text}`len_end_min:.1f`
+# to {glue:text}`len_end_max:.1f` tokens long over the seeds (the full chain has $d =$
+# {glue:text}`d` tokens); at least {glue:text}`long_end:.3f` of the greedy answers are long.
+#
+# ## Accuracy comes with length
+#
+# Every evaluation of every RL run of chapter 3 and this chapter: greedy accuracy against greedy
+# response length. Accuracy above chance appears only together with long answers.
+
+# %%
+algos = {f"{a} seed {s}": train_rl(dataclasses.replace(rl, algorithm=a, seed=s), start)
+         for a in ("grpo", "reinforce", "star") for s in prof.rl_seeds}
+plots.accuracy_vs_length(histories(algos), hue="algorithm")
+
+# %% [markdown]
+# ## STaR, round by round, against $p \mapsto 2p/(1+p)$
+#
+# STaR in rounds: the sampler is frozen for a round of {glue:text}`round_steps` updates, during
+# which the model is fitted by next-token prediction to the correct samples it drew
+# ({glue:text}`round_responses:,` per round). If the long answers are right and the short ones a
+# coin, a fraction $2p/(1+p)$ of the kept samples is long, and a model fitted to them is calibrated
+# to that fraction (chapter 2). We measure the sampled long fraction at the end of each round.
+
+# %%
+star = dataclasses.replace(rl, algorithm="star", round_steps=prof.rl_star_round_steps,
+                           steps=prof.rl_star_rounds * prof.rl_star_round_steps,
+                           eval_every=prof.rl_star_round_steps)
+rounds = star_round_table(train_rl(star, start))
+plots.star_rounds(rounds)
+
+# %%
+rounds.assign(gap=(rounds.measured - rounds.predicted).abs()).round(3)
+
+# %% tags=["remove-cell"]
+glue("round_steps", prof.rl_star_round_steps, display=False)
+glue("round_responses", prof.rl_star_round_steps * rl.prompts_per_step * rl.G, display=False)
+early_rounds = rounds[rounds["round"].between(1, 3)]
+glue("star_gap3", float((early_rounds.measured - early_rounds.predicted).abs().max()), display=False)
+glue("star_p0", float(rounds.measured.iloc[0]), display=False)
+glue("star_p1", float(rounds.measured.iloc[1]), display=False)
+glue("star_pred1", float(rounds.predicted.iloc[1]), display=False)
+
+# %% [markdown]
+# From a sampled long fraction of {glue:text}`star_p0:.3f`, the first round measures
+# {glue:text}`star_p1:.3f` against a predicted {glue:text}`star_pred1:.3f`; over the first three
+# rounds the largest gap between measurement and closed form is {glue:text}`star_gap3:.3f`. Once
+# the long fraction passes $1/3$, greedy decoding switches to the chain (chapter 1).
+#
+# ## Partial chains: leap 2
+#
+# The long demonstration now writes every second running parity only ($b_2, b_4, \dots, b_d$):
+# half the tokens. We train next-token prediction alone at the same $p_{cot}$ and compare with the
+# full chain of chapter 3's start.
+
+# %%
+leap2 = train_ntp(start_config(prof, leap=2, steps=prof.rl_leap_steps or None))
+leaps = pd.concat([start.history.assign(chain="full (leap 1)"),
+                   leap2.history.assign(chain="leap 2")], ignore_index=True)
+plots.accuracy_vs_samples(leaps, hue="chain")
+
+# %% tags=["remove-cell"]
+glue("leap_p", leap2.config.task.p_cot, display=False)
+glue("leap2_acc", leap2.final("greedy")["accuracy"], display=False)
+glue("leap2_len", leap2.final("greedy")["mean_len"], display=False)
+glue("leap2_acc_long", leap2.final("sampled")["acc_long"], display=False)
+glue("leap1_acc", start.final("greedy")["accuracy"], display=False)
+
+# %% [markdown]
+# At $p_{cot} =$ {glue:text}`leap_p` the leap-2 model ends at greedy accuracy
+# {glue:text}`leap2_acc:.3f` (greedy length {glue:text}`leap2_len:.1f`; its sampled long answers are
+# right {glue:text}`leap2_acc_long:.2f` of the time), against {glue:text}`leap1_acc:.3f` for the
+# full chain.
+#
+# ## A length penalty
+#
+# The reward minus $\lambda \cdot$ (response tokens / chain length): a full chain costs $\lambda$,
+# a short answer almost nothing. A short answer earns $1/2$ on average and a correct chain
+# $1 - \lambda$, so for $\lambda < 1/2$ the chain still pays, above it guessing short pays more.
+
+# %%
+penalised = {f"lambda = {lp:g}": train_rl(dataclasses.replace(rl, length_penalty=lp), start)
+             for lp in (0.0, *prof.rl_length_penalties)}
+plots.rl_curves(histories(penalised), hue="run", title="GRPO with a length penalty")
+
+# %% tags=["remove-cell"]
+pen = summarize(penalised).set_index("run")
+glue("pen_lo", prof.rl_length_penalties[0], display=False)
+glue("pen_hi", prof.rl_length_penalties[-1], display=False)
+glue("pen_lo_acc", float(pen["final greedy accuracy"].iloc[1]), display=False)
+glue("pen_lo_len", float(pen["final mean length"].iloc[1]), display=False)
+glue("pen_hi_acc", float(pen["final greedy accuracy"].iloc[-1]), display=False)
+glue("pen_hi_len", float(pen["final mean length"].iloc[-1]), display=False)
+
+# %% [markdown]
+# With $\lambda =$ {glue:text}`pen_lo` GRPO ends at greedy accuracy {glue:text}`pen_lo_acc:.3f`
+# and length {glue:text}`pen_lo_len:.1f`; with $\lambda =$ {glue:text}`pen_hi` at
+# {glue:text}`pen_hi_acc:.3f` and length {glue:text}`pen_hi_len:.1f`.
+#
+# ## The paper's numbers beside ours
+#
+# | | paper | this book ({glue:text}`profile_name`) |
+# |---|---|---|
+# | response length during RL | rises from 1 to $d = 50$ | from {glue:text}`len_start:.1f` to {glue:text}`len_end_min:.1f`-{glue:text}`len_end_max:.1f` ($d =$ {glue:text}`d`) |
+# | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | round 1: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds 1-3: {glue:text}`star_gap3:.3f` |
+# | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` |
+# | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` |
+#
+# The scale differs as in chapter 3: $d =$ {glue:text}`d` and a small GPT on a CPU instead of
+# $d = 50$ on GPUs. The STaR rounds, the CoT reward and the length penalty are our constructions
+# around the paper's recursion; the paper does not publish their settings.
