@@ -33,7 +33,8 @@ from companion import plots
 from companion.evaluate import evaluate
 from companion.pretrain import train_ntp
 from companion.profiles import get_profile
-from companion.rl import continue_ntp, histories, start_config, summarize, train_rl
+from companion.rl import (compare_algorithms, continue_ntp, histories, start_config, summarize,
+                          train_rl)
 
 prof = get_profile(profile)
 plots.theme()
@@ -70,13 +71,11 @@ glue("ntp_acc_long", s0["acc_long"], display=False)
 # within each group of $G$; REINFORCE subtracts the batch mean; STaR keeps the correct responses
 # and fits them by next-token prediction. The three differ only in that argument of one objective
 # (`companion/rl.py`). Learning rate {glue:text}`lr` with cosine decay, no KL term, token
-# log-probabilities summed per response. {glue:text}`n_seeds` RL seeds per algorithm (one NTP
-# start); the band spans the seeds.
+# log-probabilities summed per response. GRPO runs with {glue:text}`n_seeds` RL seeds (one NTP
+# start; the band spans the seeds), REINFORCE and STaR with {glue:text}`n_other_seeds`.
 
 # %%
-algos = {a: {s: train_rl(dataclasses.replace(rl, algorithm=a, seed=s), start) for s in prof.rl_seeds}
-         for a in ("grpo", "reinforce", "star")}
-runs = {f"{a} seed {s}": r for a, by_seed in algos.items() for s, r in by_seed.items()}
+runs = compare_algorithms(prof, start)
 hist = histories(runs)
 plots.rl_curves(hist, hue="algorithm")
 
@@ -91,6 +90,7 @@ glue("prompts", rl.prompts_per_step, display=False)
 glue("temp", rl.temperature, display=False)
 glue("lr", rl.lr, display=False)
 glue("n_seeds", len(prof.rl_seeds), display=False)
+glue("n_other_seeds", len(prof.rl_other_seeds), display=False)
 by_algo = table.groupby("algorithm")
 reach = by_algo["responses to 0.95"]
 glue("grpo_reach_max", float(reach.max()["grpo"]), display=False)
@@ -109,7 +109,7 @@ glue("rl_responses", int(table.responses.max()), display=False)
 # its final greedy accuracy is at least {glue:text}`grpo_final_min:.3f`, with greedy answers
 # {glue:text}`grpo_len:.1f` tokens long on average (the chain has $d =$ {glue:text}`d`).
 # REINFORCE ends at {glue:text}`reinforce_final:.3f` and STaR at {glue:text}`star_final:.3f`
-# (means over seeds) after {glue:text}`rl_responses:,` responses. A response that is *not*
+# after {glue:text}`rl_responses:,` responses. A response that is *not*
 # rewarded is not free either: RL pays for every sample, right or wrong.
 #
 # ## The matched-compute baseline: more next-token prediction
@@ -140,9 +140,8 @@ glue("baseline_len", float(bg.mean_len.iloc[-1]), display=False)
 #
 # ## Too early: RL needs the chain to have been learned
 #
-# The same GRPO run started from earlier NTP checkpoints. Before the chain is learned, a long
-# sampled answer is no more likely to be right than a short one, so the reward carries no
-# preference for length; in between, RL can lengthen answers without making them right.
+# The same GRPO run started from earlier checkpoints of the same NTP run. The paper reports that
+# RL from a too-early checkpoint can lengthen the answers without making them right.
 
 # %%
 steps = (*prof.rl_early_steps, start.config.train.steps)
@@ -163,14 +162,20 @@ glue("early_len", float(early_table["final mean length"].iloc[0]), display=False
 glue("early_acc_long", float(ckpt[0]["acc_long"]), display=False)
 
 # %% [markdown]
-# From NTP step {glue:text}`early_step` (where sampled long answers are right only
-# {glue:text}`early_acc_long:.2f` of the time) GRPO ends at greedy accuracy
-# {glue:text}`early_final:.3f` with answers {glue:text}`early_len:.1f` tokens long.
+# From NTP step {glue:text}`early_step`, where sampled long answers are right only
+# {glue:text}`early_acc_long:.2f` of the time, GRPO ends at greedy accuracy
+# {glue:text}`early_final:.3f` with greedy answers {glue:text}`early_len:.1f` token(s) long. Without
+# a working chain a long answer earns no more reward than a short guess, and RL has nothing to
+# amplify (cpu profile: the chain appears between NTP steps 1,500 and 1,750). The paper's middle
+# ground, longer answers that are still wrong, needs a checkpoint where the chain is partly learned;
+# our checkpoints do not land there.
 #
 # ## Rare long data: $p_{cot} =$ {glue:text}`rare_p`
 #
 # The paper reports that at $p_{cot} = 0.01$ RL still lengthens the answers from almost every
-# checkpoint. At our budget the NTP run sees only {glue:text}`rare_long:,.0f` long demonstrations.
+# checkpoint. Its NTP phase sees about $10^5$ long demonstrations; at our budget the NTP run sees
+# {glue:text}`rare_long:,.0f`, far fewer than the 10-30 thousand after which the chain appeared in
+# our runs.
 
 # %%
 rare_start = train_ntp(start_config(prof, p_cot=prof.rl_rare_p_cot, steps=prof.rl_rare_steps or None))
@@ -189,8 +194,11 @@ glue("rare_acc_long0", float(rare_start.final("sampled")["acc_long"]), display=F
 
 # %% [markdown]
 # The sampled answers go from {glue:text}`rare_len0:.2f` to {glue:text}`rare_len1:.2f` tokens on
-# average and greedy accuracy ends at {glue:text}`rare_final:.3f`; at the start the rare long answers
-# were right {glue:text}`rare_acc_long0:.2f` of the time.
+# average and greedy accuracy ends at {glue:text}`rare_final:.3f`: the rare long answers were right
+# only {glue:text}`rare_acc_long0:.2f` of the time at the start, so there was no chain to reward.
+# This is a limit of our compute, not a contradiction of the paper: rare long data needs a
+# correspondingly longer NTP phase before RL can take off (PAPER.md section 5: at $d = 16$,
+# $p_{cot} = 0.02$, GRPO was stuck after 800 NTP steps and reached 0.89 after 5,000).
 #
 # ## When STaR fails: high temperature and the end-to-end reward
 #
@@ -203,7 +211,7 @@ glue("rare_acc_long0", float(rare_start.final("sampled")["acc_long"]), display=F
 hot = dataclasses.replace(rl, algorithm="star", temperature=prof.rl_hot_temperature)
 star_hot = {f"T={hot.temperature:g}, {r} reward": train_rl(dataclasses.replace(hot, reward=r), start)
             for r in ("end_to_end", "cot")}
-star_hot["T=1, end_to_end reward"] = algos["star"][prof.rl_seeds[0]]
+star_hot["T=1, end_to_end reward"] = runs[f"star seed {prof.rl_other_seeds[0]}"]
 plots.rl_curves(histories(star_hot), hue="run", title="STaR at a high sampling temperature")
 
 # %% tags=["remove-cell"]
@@ -225,6 +233,8 @@ glue("hot_cot", float(hot_table.iloc[1]), display=False)
 # | RL (GRPO) greedy accuracy | $\approx 100\%$ after few samples | $\geq 0.95$ after {glue:text}`grpo_reach_min:,.0f`-{glue:text}`grpo_reach_max:,.0f` responses; final $\geq$ {glue:text}`grpo_final_min:.3f` |
 # | REINFORCE / STaR | also succeed | {glue:text}`reinforce_final:.3f` / {glue:text}`star_final:.3f` |
 # | more NTP, same compute | stays at chance | best {glue:text}`baseline_max:.3f` |
+# | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_final:.3f`, length {glue:text}`early_len:.1f` (no chain yet: nothing to amplify) |
+# | $p_{cot} = 0.01$ | length still increases | sampled length {glue:text}`rare_len0:.2f` to {glue:text}`rare_len1:.2f` after {glue:text}`rare_long:,.0f` long demonstrations (too few here) |
 # | STaR, high temperature, end-to-end reward | fails | {glue:text}`hot_e2e:.3f` (CoT reward: {glue:text}`hot_cot:.3f`) |
 #
 # What differs is scale: the paper trains larger transformers on $d = 50$ for about $10^7$

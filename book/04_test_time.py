@@ -32,7 +32,8 @@ from myst_nb import glue
 from companion import plots
 from companion.pretrain import train_ntp
 from companion.profiles import get_profile
-from companion.rl import histories, star_round_table, start_config, summarize, train_rl
+from companion.rl import (compare_algorithms, histories, star_round_table, start_config, summarize,
+                          train_rl)
 
 prof = get_profile(profile)
 plots.theme()
@@ -75,9 +76,7 @@ glue("long_end", float(last.long_frac.min()), display=False)
 # response length. Accuracy above chance appears only together with long answers.
 
 # %%
-algos = {f"{a} seed {s}": train_rl(dataclasses.replace(rl, algorithm=a, seed=s), start)
-         for a in ("grpo", "reinforce", "star") for s in prof.rl_seeds}
-plots.accuracy_vs_length(histories(algos), hue="algorithm")
+plots.accuracy_vs_length(histories(compare_algorithms(prof, start)), hue="algorithm")
 
 # %% [markdown]
 # ## STaR, round by round, against $p \mapsto 2p/(1+p)$
@@ -89,18 +88,16 @@ plots.accuracy_vs_length(histories(algos), hue="algorithm")
 # to that fraction (chapter 2). We measure the sampled long fraction at the end of each round.
 
 # %%
-star = dataclasses.replace(rl, algorithm="star", round_steps=prof.rl_star_round_steps,
-                           steps=prof.rl_star_rounds * prof.rl_star_round_steps,
-                           eval_every=prof.rl_star_round_steps)
-rounds = star_round_table(train_rl(star, start))
+rounds = star_round_table(train_rl(prof.rl_star_rounds, start))
 plots.star_rounds(rounds)
 
 # %%
 rounds.assign(gap=(rounds.measured - rounds.predicted).abs()).round(3)
 
 # %% tags=["remove-cell"]
-glue("round_steps", prof.rl_star_round_steps, display=False)
-glue("round_responses", prof.rl_star_round_steps * rl.prompts_per_step * rl.G, display=False)
+star = prof.rl_star_rounds
+glue("round_steps", star.round_steps, display=False)
+glue("round_responses", star.round_steps * star.prompts_per_step * star.G, display=False)
 early_rounds = rounds[rounds["round"].between(1, 3)]
 glue("star_gap3", float((early_rounds.measured - early_rounds.predicted).abs().max()), display=False)
 glue("star_p0", float(rounds.measured.iloc[0]), display=False)

@@ -35,10 +35,15 @@ So after NTP this model is exactly the "learned everything except x -> y" model 
 :mod:`companion.theory`, and its predictions (the 1/3 greedy threshold, calibration in
 length, the STaR recursion ``p -> 2p/(1+p)``) can be checked against it numerically.
 
-**Training.** NTP minimises the mean (per sequence) cross-entropy on response tokens plus
-``l2/2 |W|^2`` by full-batch L-BFGS (the problem is convex; the small ridge keeps the
-optimum finite, because chain steps are deterministic and would push weights to infinity).
-STaR samples at temperature 1, keeps the correct responses and refits on them.
+**Training.** NTP minimises the summed cross-entropy on response tokens plus
+``l2/2 |W|^2`` (MAP with a Gaussian prior) by full-batch L-BFGS. The problem is convex, so
+a fit has no seed; the ridge keeps the optimum finite, because chain steps are deterministic
+and would push weights to infinity. STaR samples at temperature 1, keeps the correct
+responses and refits on them (warm-started: the optimum does not depend on the start).
+
+**Experiments** (cached by the complete :class:`~companion.config.LinearConfig`):
+:func:`threshold_sweep` (Theorem 1), :func:`star_experiment` (Theorem 2) and
+:func:`samples_vs_d` (sample complexity), each a tidy DataFrame.
 """
 
 from __future__ import annotations
@@ -152,6 +157,47 @@ class LinearAR(nn.Module):
         return torch.softmax(self.logits(bits, prev, pos).double(), dim=-1)
 
 
+def ideal_model(d: int, p_cot: float, margin: float = 30.0) -> LinearAR:
+    """The population optimum of NTP on D(p_cot), written down by hand (``margin`` stands for
+    the infinite weights of the deterministic parts): the first token is ``x_1`` with
+    probability ``(1+p)/2``; after ``b_1 = x_1`` the chain continues with probability
+    ``2p/(1+p)`` (never after a first token that is not ``x_1``); every chain step is
+    ``b_k = b_(k-1) xor x_k``; ``<eos>`` follows ``b_d``. Shows that the feature map
+    represents all of this, and is the reference the trained model is compared with.
+    """
+    if not 0 < p_cot < 1:
+        raise ValueError(f"invalid p_cot={p_cot!r}: must be in (0, 1).")
+    m = LinearAR(d)
+    w = torch.zeros_like(m.weight)  # [position, previous token, output (0, 1, eos), (1, x_1..x_d)]
+    c = math.log((1 + p_cot) / (1 - p_cot))
+    w[0, SEP, 1, 1] = c  # logit(1) = c * x_1
+    w[0, SEP, 0, 0], w[0, SEP, 0, 1] = c, -c  # logit(0) = c * (1 - x_1)
+    w[0, SEP, 2, 0] = -margin  # never <eos> first
+    keep = math.log(2 * p_cot / (1 - p_cot))  # logit(continue) - logit(<eos>) = log(2p/(1-p))
+    for t in (ZERO, ONE):
+        # "x_1 != t" (the first token was not x_1: stop) is x_1 for t = 0 and 1 - x_1 for t = 1
+        off = torch.zeros(d + 1)
+        off[1] = 1.0 if t == ZERO else -1.0
+        off[0] = 0.0 if t == ZERO else 1.0
+        for k in range(1, d):  # position k predicts b_(k+1) = t xor x_(k+1)
+            is_x = torch.zeros(d + 1)
+            is_x[k + 1] = 1.0  # x_(k+1)
+            not_x = -is_x
+            not_x[0] = 1.0  # 1 - x_(k+1)
+            want1, want0 = (is_x, not_x) if t == ZERO else (not_x, is_x)  # [next bit is 1], [is 0]
+            base = torch.zeros(d + 1)
+            if k == 1:
+                base[0] = keep
+                base = base - margin * off
+            w[k, t, 1] = base - margin * want0
+            w[k, t, 0] = base - margin * want1
+            w[k, t, 2, 0] = 0.0 if k == 1 else -margin
+        w[d, t, 0, 0] = w[d, t, 1, 0] = -margin  # after b_d: <eos>
+    with torch.no_grad():
+        m.weight.copy_(w)
+    return m
+
+
 # ---------------------------------------------------------------------------------------------
 # NTP: the loss decomposes over positions; positions 0-1 (first token, stop or continue) and
 # 2..d (chain steps) are fitted separately, so the cheap and decisive head converges tightly
@@ -175,7 +221,7 @@ class Tokens:
     """Response tokens to fit: the head block (positions 0-1) and the chain block (2..d)."""
 
     blocks: list[Block]
-    n_seq: int
+    n_seq: int  # sequences the tokens came from
 
 
 def response_tokens(tokens: torch.Tensor, loss_mask: torch.Tensor, d: int) -> Tokens:
@@ -342,6 +388,8 @@ class PromptTable:
         seen = (self.keys[idx] == codes) if len(self.keys) else torch.zeros_like(codes, dtype=torch.bool)
         chain = seen & self.long_major[idx] if len(self.keys) else seen
         out = torch.full((len(bits), max(max_new_tokens, self.d + 1)), pad_id, dtype=torch.long)
+        # every demonstration of a seen prompt (y, or a chain ending in y) carries its parity, so
+        # the table's stored answer for it is that parity
         out[:, 0] = torch.where(seen, ParityMixture.parity(bits), torch.full_like(codes, self.fallback))
         out[:, 1] = eos_id
         rows = chain.nonzero(as_tuple=True)[0]
@@ -578,3 +626,49 @@ def greedy_threshold(sweep: pd.DataFrame) -> float:
         if f[i - 1] < 0.5 <= f[i]:
             return float(p[i - 1] + (0.5 - f[i - 1]) * (p[i] - p[i - 1]) / (f[i] - f[i - 1]))
     return float("nan")
+
+
+@torch.no_grad()
+def expected_long_frac(model: LinearAR, bits: torch.Tensor) -> float:
+    """Exact probability, averaged over prompts ``bits``, that temperature-1 sampling goes past
+    the first token (a long answer), from the model's probabilities rather than from samples."""
+    n = len(bits)
+    first = torch.softmax(model.logits(bits, torch.full((n,), SEP), torch.zeros(n, dtype=torch.long)).double(), -1)
+    total = torch.zeros(n, dtype=torch.double)
+    for t in (ZERO, ONE):
+        after = torch.softmax(model.logits(bits, torch.full((n,), t), torch.ones(n, dtype=torch.long)).double(), -1)
+        total += first[:, t] * (1 - after[:, _CLASS_OF_TOKEN[EOS]])
+    return float(total.mean())
+
+
+def all_prompts(d: int) -> torch.Tensor:
+    """All 2^d prompts' bits [2^d, d] (for exact population checks at small d)."""
+    codes = torch.arange(2 ** d)
+    return (codes.unsqueeze(1) >> torch.arange(d)) & 1
+
+
+def threshold_checks(sweep: pd.DataFrame) -> dict:
+    """The numbers the chapter puts beside Theorem 1's closed forms (max deviations over the sweep)."""
+    far_below = sweep[sweep.p_cot <= 0.3]
+    return {"threshold": greedy_threshold(sweep),
+            "cont_err": float((sweep.p_continue - theory.continue_prob(sweep.p_cot)).abs().max()),
+            "first_err": float((sweep.p_first_x1 - (1 + sweep.p_cot) / 2).abs().max()),
+            "calib_err": float((sweep.sampled_long_frac - sweep.p_cot).abs().max()),
+            "below_acc_min": float(far_below.greedy_accuracy.min()) if len(far_below) else float("nan"),
+            "below_acc_max": float(far_below.greedy_accuracy.max()) if len(far_below) else float("nan")}
+
+
+def star_checks(runs: pd.DataFrame, summary: pd.DataFrame, tolerance: float = 0.05,
+                common: float = 0.05) -> dict:
+    """One-step errors |p_r - 2p_(r-1)/(1+p_(r-1))| over all rounds (and over runs with
+    p_cot >= ``common``), the fraction within ``tolerance``, and the runs that never learned."""
+    steps = runs[runs["round"] > 0]
+    err = (steps.sampled_long_frac - steps.predicted_long).abs()
+    err_common = err[steps.p_cot >= common]
+    nan = float("nan")
+    failed = summary[summary.rounds_measured.isna()].p_cot.drop_duplicates()
+    return {"err_max": float(err.max()) if len(err) else nan,
+            "err_mean": float(err.mean()) if len(err) else nan,
+            "err_common": float(err_common.max()) if len(err_common) else nan,
+            "within": float((err <= tolerance).mean()) if len(err) else nan,
+            "failed": ", ".join(f"{p:.2g}" for p in failed) or "none"}

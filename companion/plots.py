@@ -168,8 +168,9 @@ def linear_threshold(sweep: pd.DataFrame) -> plt.Figure:
     sns.lineplot(sweep, x="p_cot", y="sampled_long_frac", marker="^", errorbar=("pi", 100), ax=ax,
                  label="measured: sampled long fraction")
     _threshold_line(ax)
-    ax.set(xlabel="$p_{cot}$", ylabel="fraction", ylim=(-0.02, 1.04), title="After NTP")
-    ax.legend(fontsize="x-small", loc="center left")
+    ax.set(xlabel="$p_{cot}$", ylabel="fraction", ylim=(-0.02, 1.04))
+    ax.set_title("After NTP", pad=14)
+    ax.legend(fontsize="x-small", loc="lower right")
     ax = axes[1]
     ax.plot(p, theory.continue_prob(p), color=PAPER_COLOR, lw=1.5, label="closed form $2p/(1+p)$")
     ax.plot(p, p + (1 - p) / 2, color=PAPER_COLOR, lw=1.5, ls="--", label="closed form $p + (1-p)/2$")
@@ -179,7 +180,8 @@ def linear_threshold(sweep: pd.DataFrame) -> plt.Figure:
                  label="measured P(first token $= x_1$)")
     ax.axhline(0.5, color=PAPER_COLOR, ls=":", lw=1)
     _threshold_line(ax)
-    ax.set(xlabel="$p_{cot}$", ylabel="model probability", title="The two decisions")
+    ax.set(xlabel="$p_{cot}$", ylabel="model probability")
+    ax.set_title("The two decisions", pad=14)
     ax.legend(fontsize="x-small", loc="upper left")
     return finish(fig)
 
@@ -218,16 +220,18 @@ def linear_rounds(summary: pd.DataFrame) -> plt.Figure:
     ok = summary.dropna(subset=["rounds_measured"])
     ax.scatter(ok.log2_odds, ok.rounds_measured, s=60, zorder=3, label="measured: greedy accuracy reached")
     bad = summary[summary.rounds_measured.isna()]
+    top = max(summary.rounds_predicted.max(), ok.rounds_measured.max() if len(ok) else 0) + 2
     if len(bad):
-        top = max(summary.rounds_predicted.max(), ok.rounds_measured.max() if len(ok) else 0) + 2
         ax.scatter(bad.log2_odds, np.full(len(bad), top), marker="x", s=70, color="C3", zorder=3,
-                   label="never reached (round budget)")
+                   label="not reached within the round budget")
     for _, r in summary.drop_duplicates("p_cot").iterrows():
-        ax.annotate(f"$p$={r.p_cot:.2g}", (r.log2_odds, 0), textcoords="offset points", xytext=(0, -26),
-                    ha="center", fontsize="x-small", rotation=30)
-    ax.set(xlabel="$\\log_2((1-p_{cot})/p_{cot})$", ylabel="STaR rounds",
+        y = r.rounds_measured if r.rounds_measured == r.rounds_measured else top
+        ax.annotate(f"$p_{{cot}}$={r.p_cot:.2g}", (r.log2_odds, y), textcoords="offset points",
+                    xytext=(6, -4), ha="left", va="top", fontsize="x-small")
+    ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set(xlabel="$\\log_2((1-p_{cot})/p_{cot})$", ylabel="STaR rounds", ylim=(-0.5, top + 1.5),
            title="Rounds grow like $\\log((1-p)/p)$")
-    ax.legend(fontsize="x-small", loc="upper left")
+    ax.legend(fontsize="x-small", loc="lower right")
     return finish(fig)
 
 

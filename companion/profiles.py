@@ -44,15 +44,17 @@ class Profile:
     extra: dict = field(default_factory=dict)  # free-form notes shown in the book
     # chapters 3-4: RL after next-token prediction (companion/rl.py)
     rl: RLConfig = field(default_factory=RLConfig)  # the headline RL run (GRPO); variants replace fields
-    rl_seeds: tuple[int, ...] = field(default_factory=lambda: (0,))  # RL seeds, all from one NTP start
+    rl_seeds: tuple[int, ...] = field(default_factory=lambda: (0,))  # GRPO seeds, all from one NTP start
+    rl_other_seeds: tuple[int, ...] = field(default_factory=lambda: (0,))  # REINFORCE and STaR seeds
     rl_start_steps: int = 0  # NTP steps of the run RL starts from (0 = the headline run itself)
     rl_early_steps: tuple[int, ...] = field(default_factory=tuple)  # earlier checkpoints to start from
-    rl_baseline_factor: int = 4  # matched compute: NTP gets this many sequences per RL response
+    rl_baseline_factor: int = 2  # matched compute: NTP gets this many sequences per RL response
     rl_rare_p_cot: float = 0.01  # the paper's rarest long data
     rl_rare_steps: int = 0  # NTP steps of the rare-data start run (0 = rl_start_steps)
-    rl_hot_temperature: float = 2.0  # STaR's failure case: a high rollout temperature
-    rl_star_rounds: int = 5  # chapter 4: STaR rounds compared with p -> 2p/(1+p)
-    rl_star_round_steps: int = 20  # NTP updates on one round's kept samples (sampler frozen)
+    rl_hot_temperature: float = 1.5  # STaR's failure case: a high rollout temperature
+    # chapter 4: STaR in rounds (sampler frozen for round_steps updates), vs p -> 2p/(1+p)
+    rl_star_rounds: RLConfig = field(default_factory=lambda: RLConfig(
+        algorithm="star", round_steps=20, steps=100, eval_every=20, lr=3e-4, warmup_steps=5))
     rl_length_penalties: tuple[float, ...] = field(default_factory=lambda: (0.3, 0.7))
     rl_leap_steps: int = 0  # chapter 4: NTP steps of the leap-2 run (0 = the headline's)
     linear: LinearConfig = field(default_factory=LinearConfig)  # chapter 5: the linear model
@@ -111,7 +113,9 @@ PROFILES: dict[str, Profile] = {
         sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5), workers=1),
         long_run_p_cots=(0.1, 0.25), long_run_steps=30,
         rl=RLConfig(G=4, prompts_per_step=8, steps=4, eval_every=2), rl_seeds=(0, 1, 2),
-        rl_early_steps=(10,), rl_star_rounds=2, rl_star_round_steps=2,
+        rl_early_steps=(10,),
+        rl_star_rounds=RLConfig(algorithm="star", G=4, prompts_per_step=8, round_steps=2, steps=4,
+                                eval_every=2),
         linear=LinearConfig(d=8, max_iter=20, n_eval=300, seeds=(0,), threshold_n=2000,
                             threshold_p_cots=(0.2, 0.5), star_p_cots=(0.25, 0.1), star_long=200,
                             star_n_max=2000, star_rounds=4, sample_ds=(6, 8), sample_n0=100,
@@ -124,14 +128,19 @@ PROFILES: dict[str, Profile] = {
         sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), workers=2),
         long_run_p_cots=(0.1, 0.25), long_run_steps=1500,  # p=0.1 is the headline run itself
         # PAPER.md section 5: 32 prompts x G=8, lr ~2e-4 with cosine decay, no KL
-        rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=60, eval_every=5), rl_seeds=(0, 1, 2),
-        rl_start_steps=2500, rl_early_steps=(500, 1000), rl_rare_steps=1500,
-        rl_star_rounds=5, rl_star_round_steps=20, rl_leap_steps=1500,
+        # (5e-4 destroyed the chain; 3e-4 left it ~9% wrong; 2e-4 reached >= 0.97 in 3/3 seeds)
+        rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=80, eval_every=10), rl_seeds=(0, 1, 2),
+        # 1500 NTP steps (the headline) leave the chain half-learned at d=20 (sampled long answers
+        # 46% right) and RL then has nothing to amplify; by 2500 they are 98% right
+        rl_start_steps=2500, rl_early_steps=(1000,), rl_rare_steps=500, rl_leap_steps=1500,
+        # one round = 20 updates on 5,120 samples of the frozen sampler, schedule restarted
+        rl_star_rounds=RLConfig(algorithm="star", round_steps=20, steps=100, eval_every=20,
+                                lr=3e-4, warmup_steps=5),
         # chapter 5: ~2 min on 2 busy cores; d=16, p_cot down to d^-2 and 2^-d
         linear=LinearConfig(d=16, max_iter=50, n_eval=2000, seeds=(0,), threshold_n=20000,
                             threshold_p_cots=(0.2, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.5),
                             star_p_cots=(0.25, 0.1, 16 ** -1, 16 ** -1.5, 16 ** -2, 2.0 ** -16),
-                            star_long=1000, star_n_max=40000, star_rounds=12,
+                            star_long=1000, star_n_max=40000, star_rounds=16,
                             sample_ds=(8, 16, 32, 64), sample_n0=200, sample_rounds=6,
                             table_ds=(8, 10, 12, 14, 16)),
     ),
@@ -143,7 +152,9 @@ PROFILES: dict[str, Profile] = {
                           seeds=(0, 1, 2), workers=1),
         long_run_p_cots=(0.25,), long_run_steps=80_000,
         rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300, eval_every=10), rl_seeds=(0, 1, 2),
-        rl_early_steps=(5_000, 10_000), rl_star_rounds=6, rl_star_round_steps=100,
+        rl_early_steps=(5_000, 10_000), rl_other_seeds=(0, 1, 2),
+        rl_star_rounds=RLConfig(algorithm="star", prompts_per_step=64, round_steps=100, steps=600,
+                                eval_every=100, lr=1e-4, warmup_steps=10),
         linear=LinearConfig(d=32, max_iter=100, n_eval=10000, seeds=(0, 1, 2), threshold_n=100_000,
                             threshold_p_cots=(0.2, 0.25, 0.28, 0.3, 0.31, 0.32, 0.33, 0.34, 0.35,
                                               0.36, 0.38, 0.4, 0.5),

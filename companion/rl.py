@@ -22,6 +22,7 @@ RL config, the NTP config and the start step (kind ``"rl"``), like ``train_ntp``
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,9 +246,12 @@ class RLModule(L.LightningModule):
     def configure_optimizers(self):
         c = self.cfg
         opt = torch.optim.AdamW(self.policy.parameters(), lr=c.lr, weight_decay=0.0, betas=(0.9, 0.95))
-        # cosine decay: a constant RL lr later corrupted the chain in some prototype seeds
+        # cosine decay: a constant RL lr later corrupted the chain in some prototype seeds.
+        # STaR in rounds: each round is a fresh fit to that round's samples, so the schedule
+        # restarts every round (a decay across rounds would leave the late rounds under-fitted).
+        period = c.round_steps if c.round_steps > 1 else c.steps
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: warmup_cosine(s, c.warmup_steps, c.steps))
+            opt, lambda s: warmup_cosine(s % period, c.warmup_steps, period))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
@@ -411,8 +415,6 @@ def continue_ntp(start: NTPResult, steps: int, step: int | None = None) -> pd.Da
         with writer as tmp:
             set_threads()
             quiet_lightning()
-            import dataclasses
-
             train = dataclasses.replace(start.config.train, steps=int(steps), checkpoint_steps=(),
                                         eval_every=max(1, min(start.config.train.eval_every, steps)))
             cfg = dataclasses.replace(start.config, train=train)
@@ -449,6 +451,14 @@ def start_config(prof, *, p_cot: float | None = None, steps: int | None = None,
 
     steps = steps or prof.rl_start_steps or None
     return with_(prof.headline, p_cot=p_cot, steps=steps, leap=leap)
+
+
+def compare_algorithms(prof, start: NTPResult) -> dict[str, RLResult]:
+    """GRPO over ``prof.rl_seeds``, REINFORCE and STaR over ``prof.rl_other_seeds``, all with
+    ``prof.rl`` otherwise and all from ``start``; keyed "<algorithm> seed <seed>"."""
+    seeds = {"grpo": prof.rl_seeds, "reinforce": prof.rl_other_seeds, "star": prof.rl_other_seeds}
+    return {f"{a} seed {s}": train_rl(dataclasses.replace(prof.rl, algorithm=a, seed=s), start)
+            for a, by_seed in seeds.items() for s in by_seed}
 
 
 def star_round_table(res: RLResult) -> pd.DataFrame:

@@ -87,22 +87,28 @@ def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = Fals
     executed notebook is kept at the path given in the message.
     """
     import papermill as pm
+    from jupyter_client import KernelManager
     from papermill.exceptions import PapermillExecutionError
 
     out_dir.mkdir(parents=True, exist_ok=True)
     src = out_dir / f"{chapter.name}.source.ipynb"
     dst = out_dir / f"{chapter.name}.ipynb"
     to_notebook(chapter, src)
+    # a local IPC kernel: no TCP ports, and no "running over TCP without encryption" warning
+    km = KernelManager(kernel_name="python3", transport="ipc")
     env_before = os.environ.get("COMPANION_NOTEBOOK")
     os.environ["COMPANION_NOTEBOOK"] = "1"  # kernels inherit it: no tqdm bars inside chapters
     try:
         pm.execute_notebook(src, dst, parameters={"profile": profile}, kernel_name="python3",
-                            cwd=str(chapter.source.parent), progress_bar=progress, log_output=False)
+                            cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
+                            km=km)
     except PapermillExecutionError as e:
         raise ChapterFailed(
             f"chapter {chapter.name} failed in cell {e.exec_count} (code cell #{e.cell_index}): "
             f"{e.ename}: {e.evalue}\nThe executed notebook is kept at {dst}") from None
     finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
         src.unlink(missing_ok=True)
         if env_before is None:
             os.environ.pop("COMPANION_NOTEBOOK", None)
