@@ -33,5 +33,8 @@ test: $(STAMP)
 	COMPANION_CACHE=off $(PY) -m pytest tests _build/tiny/notebooks/tiny --nbval-lax \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
+bench: $(STAMP)
+	$(PY) -m companion bench --csv _build/bench.csv
+
 clean:
 	rm -rf _build

@@ -21,9 +21,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=None, help="output folder (default: _build)")
     b.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     sub.add_parser("list", help="list the profiles and the chapters")
+    bn = sub.add_parser("bench", help="measure throughput ratios side by side (prints a table)")
+    bn.add_argument("--steps", type=int, default=60, help="training steps per repeat (default 60)")
+    bn.add_argument("--repeats", type=int, default=3, help="repeats; medians are reported (default 3)")
+    bn.add_argument("--csv", type=Path, default=Path("bench.csv"), help="where to write the results")
     c = sub.add_parser("cache", help="list or clear cached runs")
     c.add_argument("action", choices=["list", "clear"])
     return ap
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
             print("chapters:")
             for ch in chapters():
                 print(f"  {ch.number.lstrip('0'):>2}  {ch.name}")
+            return 0
+        if args.cmd == "bench":
+            from . import bench
+            from .config import check
+
+            check(args.steps >= 1, "steps", args.steps, "must be an integer >= 1")
+            check(args.repeats >= 1, "repeats", args.repeats, "must be an integer >= 1")
+            df = bench.run(steps=args.steps, repeats=args.repeats)
+            args.csv.parent.mkdir(parents=True, exist_ok=True)
+            df.to_csv(args.csv, index=False)
+            print(bench.markdown(df))
+            print(f"\n(written to {args.csv}; torch threads: {torch_threads()})")
             return 0
         if args.cmd == "cache":
             from . import cache

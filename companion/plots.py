@@ -90,7 +90,7 @@ def calibration(final: pd.DataFrame) -> plt.Figure:
 
 def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure:
     """Chapter 2: greedy accuracy during NTP against training samples seen."""
-    g = history[history.decoding == "greedy"].copy()
+    g = history[(history.decoding == "greedy") & (history.step > 0)].copy()  # step 0: untrained
     g[hue] = g[hue].map(lambda v: f"{v:g}") if g[hue].dtype.kind == "f" else g[hue]
     fig, ax = plt.subplots()
     sns.lineplot(g, x="samples", y="accuracy", hue=hue, marker="o", ax=ax)

@@ -81,7 +81,9 @@ def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None
 _CPU_HEADLINE = NTPRunConfig(
     task=TaskConfig(d=20, p_cot=0.1),
     model=ModelConfig(n_layer=2, n_head=4, n_embd=64, block_size=42),
-    train=PretrainConfig(steps=1500, batch_size=256, lr=1e-3, warmup_steps=50, eval_every=250,
+    # 2500 steps: at d=20, p_cot=0.1 the chain is learned (sampled long answers right) only after
+    # ~1500-2500 steps; RL needs it learned before it can take off (PAPER.md section 5)
+    train=PretrainConfig(steps=2500, batch_size=256, lr=1e-3, warmup_steps=50, eval_every=250,
                          checkpoint_steps=(500, 1000)),
     eval=EvalConfig(n_prompts=1000),
 )
@@ -126,7 +128,7 @@ PROFILES: dict[str, Profile] = {
         description="a 2-core laptop CPU: minutes per chapter; reproduces the paper's phenomena",
         headline=_CPU_HEADLINE,
         sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), workers=2),
-        long_run_p_cots=(0.1, 0.25), long_run_steps=1500,  # p=0.1 is the headline run itself
+        long_run_p_cots=(0.1, 0.25), long_run_steps=2500,  # p=0.1 is the headline run itself
         # PAPER.md section 5: 32 prompts x G=8, lr ~2e-4 with cosine decay, no KL
         # (5e-4 destroyed the chain; 3e-4 left it ~9% wrong; 2e-4 reached >= 0.97 in 3/3 seeds)
         rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=80, eval_every=10), rl_seeds=(0, 1, 2),

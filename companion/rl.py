@@ -69,11 +69,15 @@ def response_mask(responses: torch.Tensor, eos_id: int = EOS) -> torch.Tensor:
 @torch.no_grad()
 def rollout(model: GPT, task: ParityMixture, bits: torch.Tensor, G: int, temperature: float,
             generator: torch.Generator) -> Rollout:
-    """Sample ``G`` responses to each prompt of ``bits`` [P, d] (KV-cached, no gradients)."""
-    bits = bits.repeat_interleave(G, dim=0)
+    """Sample ``G`` responses to each prompt of ``bits`` [P, d] (KV-cached, no gradients).
+
+    Decoding runs on the model's device (``generator`` must live there); the result is on the CPU.
+    """
+    bits = bits.cpu().repeat_interleave(G, dim=0)
     prompts = task.prompts(bits)
-    resp = model.generate(prompts, task.max_response, EOS, PAD, temperature=temperature,
-                          generator=generator)
+    device = next(model.parameters()).device
+    resp = model.generate(prompts.to(device), task.max_response, EOS, PAD, temperature=temperature,
+                          generator=generator).cpu()
     if resp.shape[1] < task.max_response:  # decoding stopped early: every row had ended
         pad = torch.full((resp.shape[0], task.max_response - resp.shape[1]), PAD, dtype=resp.dtype)
         resp = torch.cat([resp, pad], dim=1)
@@ -212,30 +216,36 @@ class RLModule(L.LightningModule):
     def __init__(self, policy: GPT, task: ParityMixture, cfg: RLConfig):
         super().__init__()
         self.policy, self.task, self.cfg = policy, task, cfg
-        # frozen copies are kept out of the module's parameters (plain attributes in a list)
+        # frozen copies live in a plain dict: not submodules, so not trained, saved or counted
         self._frozen: dict[str, GPT] = {}
         if cfg.kl_coef > 0:
             self._frozen["ref"] = _frozen_copy(policy)
         if cfg.round_steps > 1:
             self._frozen["sampler"] = _frozen_copy(policy)
-        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.gen: torch.Generator | None = None
         self.rows: list[dict] = []
+
+    def on_fit_start(self) -> None:
+        for m in self._frozen.values():
+            m.to(self.device)
+        # the rollout generator lives where sampling happens
+        self.gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
 
     def training_step(self, bits, batch_idx):
         c, step = self.cfg, self.global_step
         sampler = self._frozen.get("sampler", self.policy)
         if c.round_steps > 1 and step % c.round_steps == 0:
             sampler.load_state_dict(self.policy.state_dict())  # a new STaR round
-        roll = rollout(sampler, self.task, bits.cpu(), c.G, c.temperature, self.gen)
-        roll = Rollout(*(t.to(self.device) for t in (roll.bits, roll.responses, roll.tokens,
-                                                      roll.loss_mask)))
-        r = rewards(self.task, roll.bits, roll.responses, c.reward, c.length_penalty)
-        loss, stats = rl_objective(self.policy, roll, r, c.algorithm, c.G, c.kl_coef,
-                                   self._frozen.get("ref"))
+        roll = rollout(sampler, self.task, bits, c.G, c.temperature, self.gen)
+        r = rewards(self.task, roll.bits, roll.responses, c.reward, c.length_penalty)  # on the CPU
+        on_device = Rollout(*(t.to(self.device) for t in (roll.bits, roll.responses, roll.tokens,
+                                                           roll.loss_mask)))
+        loss, stats = rl_objective(self.policy, on_device, r.to(self.device), c.algorithm, c.G,
+                                   c.kl_coef, self._frozen.get("ref"))
         kept = star_keep(r)
         self.rows.append({
             "step": step, "responses": (step + 1) * len(r), "decoding": "rollout",
-            **decode_metrics(self.task, roll.bits.cpu(), roll.responses.cpu()),
+            **decode_metrics(self.task, roll.bits, roll.responses),
             "reward": float(r.mean()),
             "kept_long_frac": float((self.task.parse(roll.responses[kept]).is_long.float().mean())
                                     if bool(kept.any()) else float("nan")),
