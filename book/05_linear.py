@@ -23,7 +23,7 @@
 # statement against measurements. Everything here is a convex fit on a CPU: no transformer, no
 # Lightning.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "cpu"
 
 # %% tags=["remove-cell"]

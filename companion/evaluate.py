@@ -44,6 +44,8 @@ def evaluate(model: GPT, task: ParityMixture, cfg: EvalConfig,
     bits = task.sample_bits(cfg.n_prompts, gen)
     device = next(model.parameters()).device
     prompts = task.prompts(bits).to(device)
+    if device.type != "cpu":  # sampling on an accelerator needs a generator on that device
+        gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     rows = []
     for decoding in decodings:
         temp = 0.0 if decoding == "greedy" else cfg.temperature

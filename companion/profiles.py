@@ -134,7 +134,7 @@ PROFILES: dict[str, Profile] = {
         rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=80, eval_every=10), rl_seeds=(0, 1, 2),
         # 1500 NTP steps (the headline) leave the chain half-learned at d=20 (sampled long answers
         # 46% right) and RL then has nothing to amplify; by 2500 they are 98% right
-        rl_start_steps=2500, rl_early_steps=(1000,), rl_rare_steps=500, rl_leap_steps=1500,
+        rl_start_steps=0, rl_early_steps=(1000,), rl_rare_steps=500, rl_leap_steps=1500,
         # one round = 20 updates on 5,120 samples of the frozen sampler, schedule restarted
         rl_star_rounds=RLConfig(algorithm="star", round_steps=20, steps=100, eval_every=20,
                                 lr=3e-4, warmup_steps=5),
