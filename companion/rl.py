@@ -444,12 +444,6 @@ def continue_ntp(start: NTPResult, steps: int, step: int | None = None) -> pd.Da
     return pd.read_csv(hit / "history.csv")
 
 
-def first_reach(curve: pd.DataFrame, x: str, accuracy: float) -> float:
-    """The first ``x`` at which ``curve.accuracy >= accuracy`` (NaN if never)."""
-    hit = curve[curve.accuracy >= accuracy]
-    return float(hit[x].iloc[0]) if len(hit) else float(np.nan)
-
-
 # ---------------------------------------------------------------------------------------------
 # the runs a profile describes, and STaR's rounds against the closed form
 

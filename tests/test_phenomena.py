@@ -9,7 +9,7 @@ bounds below sit under the worst seed measured with fewer steps.
 
 import dataclasses
 
-from companion.pretrain import train_ntp
+from companion.pretrain import train_ntp_many
 from companion.profiles import get_profile, with_
 
 
@@ -21,8 +21,9 @@ def small_run(p_cot: float):
 
 
 def test_ntp_alone_stays_at_chance_below_one_third_and_learns_above():
-    low = train_ntp(small_run(0.1)).final("greedy")
-    high = train_ntp(small_run(0.5)).final("greedy")
+    # two processes, one torch thread each (results come back through the test's cache)
+    low_run, high_run = train_ntp_many([small_run(0.1), small_run(0.5)], workers=2)
+    low, high = low_run.final("greedy"), high_run.final("greedy")
     # below 1/3: greedy answers short, accuracy at chance (sd of a 500-prompt mean is 0.022)
     assert low["long_frac"] <= 0.05
     assert 0.4 <= low["accuracy"] <= 0.6
