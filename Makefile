@@ -29,6 +29,8 @@ book: $(STAMP)
 # chapter with the cache off and compares the outputs of the cells marked NBVAL_CHECK_OUTPUT:
 # the chapters run, and the same seed gives the same numbers in a fresh kernel.
 test: $(STAMP)
+	@# tests/test_browser.py opens the built book in headless Chromium: install it so CI never skips
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	COMPANION_CACHE_DIR=$(CURDIR)/_build/tiny/cache $(PY) -m companion book --profile tiny --out _build/tiny --no-progress
 	COMPANION_CACHE=off $(PY) -m pytest tests _build/tiny/notebooks/tiny --nbval-lax \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q

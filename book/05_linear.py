@@ -99,7 +99,7 @@ pd.DataFrame(rows).set_index("p_cot").round(4)
 # ($\ell_2 =$ {glue:text}`lin_l2`, which keeps the optimum finite) by full-batch L-BFGS. The
 # problem is convex, so a fit has no seed: the randomness is all in the data. STaR samples at
 # temperature 1, keeps the correct responses and refits on them. Under the
-# `{glue:text}`lin_profile`` profile the sweeps below use $d =$ {glue:text}`lin_d`.
+# {glue:text}`lin_profile` profile the sweeps below use $d =$ {glue:text}`lin_d`.
 
 # %% tags=["remove-cell"]
 glue("lin_l2", cfg.l2, display=False)

@@ -5,6 +5,10 @@ config and the package version, so a changed parameter recomputes and a stale
 result is never reused. A run is written into a temporary folder and renamed into
 place only when complete: an interrupted run leaves nothing a later run would read.
 
+A run that is still training keeps its work in ``<root>/.partial-<kind>-<key>/`` (with
+Lightning's last checkpoint), so a killed or interrupted run resumes when rerun; the
+folder is renamed into place when the run completes.
+
 The root is ``$COMPANION_CACHE_DIR`` if set, else ``~/.cache/companion``.
 ``COMPANION_CACHE=off`` disables reuse (runs still go to a fresh temporary folder).
 """
@@ -34,6 +38,23 @@ def run_dir(kind: str, cfg: Any) -> Path:
     return cache_root() / f"{kind}-{config_key(cfg, __version__)}"
 
 
+def partial_dir(kind: str, cfg: Any) -> Path:
+    """Where an unfinished run of this config keeps its work (and resume checkpoint)."""
+    return cache_root() / f".partial-{kind}-{config_key(cfg, __version__)}"
+
+
+class CacheCorrupt(RuntimeError):
+    """A finished run in the cache cannot be read; the message names its folder."""
+
+
+def unreadable(folder: Path, detail: str) -> CacheCorrupt:
+    """The error for a cached run whose files cannot be read (nothing is changed by raising it)."""
+    return CacheCorrupt(
+        f"the cached run in {folder} is unreadable ({detail}). Nothing was changed: delete that "
+        f"folder (rm -r '{folder}') and rerun to recompute it, or empty the whole cache with "
+        "`python -m companion cache clear`.")
+
+
 def lookup(kind: str, cfg: Any) -> Path | None:
     """The finished run for this exact config, or None."""
     path = run_dir(kind, cfg)
@@ -50,12 +71,18 @@ class Writer:
     ... # now available at run_dir("ntp", cfg)
     """
 
-    def __init__(self, kind: str, cfg: Any):
+    def __init__(self, kind: str, cfg: Any, folder: Path | None = None):
+        """``folder``: publish this existing work folder (e.g. :func:`partial_dir`) instead of
+        a fresh temporary one; it is left in place if the block raises."""
         self.kind, self.cfg = kind, cfg
         self.final = run_dir(kind, cfg)
-        self.tmp: Path | None = None
+        self.tmp: Path | None = folder
+        self.adopted = folder is not None
 
     def __enter__(self) -> Path:
+        if self.adopted:
+            assert self.tmp is not None
+            return self.tmp
         # with the cache off, runs go to the system temp folder and are never reused
         root = cache_root() if cache_enabled() else Path(tempfile.gettempdir())
         try:
@@ -69,7 +96,8 @@ class Writer:
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.tmp is not None
         if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            if not self.adopted:
+                shutil.rmtree(self.tmp, ignore_errors=True)
             return
         # config.json is written last: its presence marks a complete run
         (self.tmp / "config.json").write_text(json.dumps(

@@ -2,12 +2,18 @@
 
 ``train_ntp(cfg)`` is the one entry point: it returns a cached run for this exact
 config if there is one, else trains, evaluates every ``eval_every`` steps, keeps the
-weights at ``checkpoint_steps`` and stores everything atomically in the cache.
+weights at ``checkpoint_steps`` and stores everything atomically in the cache. An
+unfinished run checkpoints with Lightning into ``<cache>/.partial-ntp-<key>/`` and
+resumes from there when rerun (data stream, evaluation history and RNG included).
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import signal
+import threading
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -17,6 +23,7 @@ import lightning as L
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, IterableDataset
 
@@ -58,16 +65,43 @@ def ntp_loss(model: GPT, tokens: torch.Tensor, loss_mask: torch.Tensor,
 
 
 class ParityStream(IterableDataset):
-    """An endless stream of fresh batches of D(p_cot) from one seeded generator."""
+    """An endless stream of fresh batches of D(p_cot) from one seeded generator.
+
+    To resume mid-run, the stream remembers the generator state *before* each of its
+    last few batches: Lightning fetches a batch ahead of the one it trains on, so the
+    generator's current state is already past the batch a checkpoint should resume at.
+    """
+
+    KEEP = 8  # generator states remembered (the prefetch needs only 1 or 2)
 
     def __init__(self, task: ParityMixture, batch_size: int, seed: int):
         self.task, self.batch_size, self.seed = task, batch_size, seed
+        self.start: tuple[int, torch.Tensor] | None = None  # (batch index, generator state) to resume at
+        self._before: dict[int, torch.Tensor] = {}  # batch index -> generator state before it
 
     def __iter__(self):
         gen = torch.Generator().manual_seed(self.seed)
+        index = 0
+        if self.start is not None:
+            index, state = self.start
+            gen.set_state(state)
+        self._before = {index: gen.get_state()}
         while True:
             b = self.task.sample(self.batch_size, gen)
+            index += 1
+            # recorded before yielding: the next batch may never be requested (end of training)
+            self._before[index] = gen.get_state()
+            self._before.pop(index - self.KEEP, None)
             yield b.tokens, b.loss_mask
+
+    def state_before(self, index: int) -> torch.Tensor:
+        """The generator state from which batch ``index`` (0-based) is drawn."""
+        if index in self._before:
+            return self._before[index]
+        if not self._before and self.start is not None and self.start[0] == index:
+            return self.start[1]  # resumed at the last step: nothing drawn in this process
+        raise RuntimeError(f"the data stream cannot resume at batch {index}: it remembers only "
+                           f"batches {sorted(self._before)}")
 
 
 class ParityDataModule(L.LightningDataModule):
@@ -78,6 +112,15 @@ class ParityDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         # batches are made whole by the stream; workers would only add start-up time
         return DataLoader(self.stream, batch_size=None, num_workers=0)
+
+    # Lightning stores these in its checkpoints: one batch per optimizer step, so after
+    # ``global_step`` steps the next batch to train on is batch number ``global_step``.
+    def state_dict(self) -> dict:
+        step = self.trainer.global_step
+        return {"next_batch": step, "generator": self.stream.state_before(step)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.stream.start = (int(state["next_batch"]), state["generator"])
 
 
 def warmup_cosine(step: int, warmup: int, total: int, floor: float = 0.1) -> float:
@@ -101,6 +144,18 @@ class NTPModule(L.LightningModule):
         loss = ntp_loss(self.model, tokens, loss_mask)
         self.log("train_loss", loss, on_step=True, prog_bar=True)
         return loss
+
+    # Lightning checkpoints the weights, optimizer and schedule but not the global torch RNG;
+    # keep it too, so that a resumed run with dropout draws the same masks as an unbroken one.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["torch_rng_state"] = torch.get_rng_state()
+        if self.trainer.logger is not None:
+            self.trainer.logger.save()  # flush the CSV log too, so a killed run keeps its rows
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.resumed_at = checkpoint["global_step"]
+        if "torch_rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["torch_rng_state"])
 
     def configure_optimizers(self):
         c = self.train_cfg
@@ -139,6 +194,13 @@ class EvalEvery(L.Callback):
 
     def on_train_end(self, trainer, pl_module):
         self._eval(trainer, pl_module)
+
+    # the rows so far travel in Lightning's checkpoint, so a resumed run keeps its history
+    def state_dict(self) -> dict:
+        return {"rows": [dict(r) for r in self.rows]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.rows = [dict(r) for r in state_dict["rows"]]
 
 
 class SaveAtSteps(L.Callback):
@@ -188,8 +250,7 @@ class NTPResult:
         try:
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         except (RuntimeError, OSError, EOFError) as e:
-            raise RuntimeError(f"the cached run {self.folder} is unreadable ({e}); remove it with "
-                               "`python -m companion cache clear` and rerun.") from e
+            raise cache.unreadable(self.folder, f"{path.relative_to(self.folder)}: {e}") from e
         return model.eval()
 
     def final(self, decoding: str = "greedy") -> dict:
@@ -198,35 +259,137 @@ class NTPResult:
         return h.iloc[-1].to_dict()
 
 
+RESUME = "resume"  # subfolder of a partial run: Lightning's last.ckpt, to resume from
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a training run; the message says what was kept and how to resume.
+
+    A KeyboardInterrupt, so that code catching ``Exception`` still lets it through.
+    """
+
+
+def _resumable(ckpt: Path) -> bool:
+    """Whether Lightning's checkpoint file is complete (torch.save writes a zip with CRCs)."""
+    try:
+        with zipfile.ZipFile(ckpt) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _fit(cfg: NTPRunConfig, folder: Path, progress: bool) -> None:
+    """Train into ``folder``, checkpointing every ``eval_every`` steps into ``folder/resume``
+    and continuing from the checkpoint found there, if any (a partial run being resumed)."""
     set_threads()
     quiet_lightning()
     task = ParityMixture(cfg.task)
     model = build_model(cfg)
     module = NTPModule(model, cfg.train)
     evaluator = EvalEvery(task, cfg)
+    callbacks: list[L.Callback] = [evaluator, SaveAtSteps(cfg.train.checkpoint_steps,
+                                                          folder / "checkpoints")]
+    last = folder / RESUME / "last.ckpt"
+    every = cfg.train.eval_every  # checkpoint where we evaluate: a resumed history has no gaps
+    # save_top_k=0 + save_last: only last.ckpt is kept, overwritten (atomically) each time
+    callbacks.append(ModelCheckpoint(dirpath=folder / RESUME, every_n_train_steps=every,
+                                     save_top_k=0, save_last=True, enable_version_counter=False))
     trainer = L.Trainer(
         max_steps=cfg.train.steps, accelerator=accelerator(), devices=1,
         logger=CSVLogger(folder, name="logs", version=""), log_every_n_steps=50,
-        callbacks=[evaluator, SaveAtSteps(cfg.train.checkpoint_steps, folder / "checkpoints")],
-        gradient_clip_val=cfg.train.grad_clip or None, enable_checkpointing=False,
-        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
-        deterministic=False,
+        callbacks=callbacks, gradient_clip_val=cfg.train.grad_clip or None,
+        enable_checkpointing=True, enable_progress_bar=progress, enable_model_summary=False,
+        num_sanity_val_steps=0, deterministic=False,
     )
-    trainer.fit(module, datamodule=ParityDataModule(task, cfg.train.batch_size, cfg.train.seed + 1))
+    data = ParityDataModule(task, cfg.train.batch_size, cfg.train.seed + 1)
+    log_file, earlier = folder / "logs" / "metrics.csv", None
+    if last.is_file() and log_file.is_file():
+        # Lightning's CSV logger deletes an existing metrics.csv: keep its rows to merge below
+        earlier = pd.read_csv(log_file)
+        log_file.unlink()
+    sigint = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, datamodule=data,
+                    ckpt_path=str(last) if last.is_file() else None)
+    except SystemExit:
+        # Lightning turns Ctrl-C into a graceful shutdown and then sys.exit(1)
+        if not trainer.interrupted:
+            raise
+    finally:
+        # ... having set SIGINT to "ignore", which would make a notebook kernel deaf to interrupts
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, sigint)
+    if trainer.interrupted:
+        step, kept = trainer.global_step, (trainer.global_step // every) * every
+        if not cache.cache_enabled():
+            how = "the cache is off (COMPANION_CACHE=off), so nothing was kept to resume from"
+        elif kept > 0 and last.is_file():
+            how = (f"progress up to step {kept} is kept in {folder}: rerun the same command "
+                   "(the same config) to resume from there")
+        else:
+            how = "no checkpoint was reached yet: rerunning the same command starts it again"
+        raise TrainingInterrupted(f"training interrupted at step {step} of {cfg.train.steps}; {how}.")
+    if earlier is not None and log_file.is_file():
+        # rows logged after the checkpoint by the killed process were logged again on resume
+        merged = pd.concat([earlier[earlier.step <= module.resumed_at], pd.read_csv(log_file)])
+        merged.drop_duplicates().to_csv(log_file, index=False)
     torch.save(model.state_dict(), folder / "model.pt")
     pd.DataFrame(evaluator.rows).to_csv(folder / "history.csv", index=False)
+    shutil.rmtree(folder / RESUME, ignore_errors=True)  # a finished run needs no optimizer state
 
 
-def train_ntp(cfg: NTPRunConfig, progress: bool = False) -> NTPResult:
-    """Train (or fetch from the cache) the NTP run described by ``cfg``."""
-    hit = cache.lookup("ntp", cfg)
-    if hit is None:
+def _train(cfg: NTPRunConfig, progress: bool) -> Path:
+    """Train ``cfg`` (resuming an unfinished run of it) and publish it to the cache."""
+    if not cache.cache_enabled():
         writer = cache.Writer("ntp", cfg)
         with writer as tmp:
             _fit(cfg, tmp, progress)
-        hit = writer.path
-    return NTPResult(config=cfg, folder=hit, history=pd.read_csv(hit / "history.csv"))
+        return writer.path
+    work = cache.partial_dir("ntp", cfg)
+    if work.exists() and not _resumable(work / RESUME / "last.ckpt"):
+        shutil.rmtree(work)  # leftovers of a run killed before its first checkpoint: start clean
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"cannot write to the cache folder {work.parent} ({e}); set "
+                      "COMPANION_CACHE_DIR to a writable folder") from e
+    try:
+        _fit(cfg, work, progress)
+    except BaseException:
+        if not (work / RESUME / "last.ckpt").is_file():
+            shutil.rmtree(work, ignore_errors=True)  # nothing to resume from: leave no trace
+        raise
+    writer = cache.Writer("ntp", cfg, folder=work)
+    with writer:
+        pass
+    return writer.path
+
+
+def _read(cfg: NTPRunConfig, folder: Path) -> NTPResult:
+    """The finished run in ``folder``; a damaged one raises :class:`cache.CacheCorrupt`."""
+    try:
+        history = pd.read_csv(folder / "history.csv")
+    except (OSError, ValueError) as e:  # missing, empty or garbled (pandas errors are ValueErrors)
+        raise cache.unreadable(folder, f"history.csv: {e}") from e
+    missing = {"step", "decoding", "accuracy"} - set(history.columns)
+    if missing or history.empty:
+        raise cache.unreadable(folder, f"history.csv has no rows or lacks columns {sorted(missing)}")
+    if not _resumable(folder / "model.pt"):
+        raise cache.unreadable(folder, "model.pt is missing or truncated")
+    return NTPResult(config=cfg, folder=folder, history=history)
+
+
+def train_ntp(cfg: NTPRunConfig, progress: bool = False) -> NTPResult:
+    """Train (or fetch from the cache) the NTP run described by ``cfg``.
+
+    A run that was killed or interrupted (Ctrl-C raises :class:`TrainingInterrupted`)
+    resumes from its last checkpoint (every ``eval_every`` steps) when called again, and
+    ends with the same numbers as an unbroken run.
+    """
+    hit = cache.lookup("ntp", cfg)
+    if hit is None:
+        hit = _train(cfg, progress)
+    return _read(cfg, hit)
 
 
 def _train_in_worker(cfg: NTPRunConfig) -> str:

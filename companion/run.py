@@ -163,7 +163,8 @@ def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
     doc["chapters"] = [e for e in doc.get("chapters", [])
                        if e["file"] in keep or (root / (e["file"] + ".md")).is_file()]
     (stage_dir / "_toc.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    shutil.copytree(mathjax_dir(), stage_dir / "_static" / "mathjax",
+    # not under `_static`: Jupyter Book adds every .js file found there to every page
+    shutil.copytree(mathjax_dir(), stage_dir / "_mathjax" / "mathjax",
                     ignore=shutil.ignore_patterns("sre", "*-full*", "*speech*", "mml-*", "node-main*"))
 
 
