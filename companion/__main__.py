@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted: finished runs are cached; rerun the same command to continue.",
-              file=sys.stderr)
+        print("\ninterrupted: finished runs are cached and the NTP run in progress keeps its last "
+              "checkpoint;\nrerun the same command to continue from there.", file=sys.stderr)
         return 130
 
 

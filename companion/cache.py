@@ -15,6 +15,7 @@ The root is ``$COMPANION_CACHE_DIR`` if set, else ``~/.cache/companion``.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -104,7 +105,9 @@ class Writer:
             {"kind": self.kind, "version": __version__, "config": to_dict(self.cfg)}, indent=2,
             default=str))
         if not cache_enabled():
-            return  # leave the run in its temporary folder; nothing is reused
+            # the run stays readable in its temporary folder for this process, then goes
+            atexit.register(shutil.rmtree, self.tmp, ignore_errors=True)
+            return
         try:
             os.replace(self.tmp, self.final)
         except OSError:
