@@ -218,17 +218,15 @@ def test_train_rl_is_cached_and_deterministic():
 
 # --- RL lifts a below-threshold NTP model ------------------------------------------------------
 
-# d=12, p_cot=0.3 < 1/3, 800 NTP steps of 128 (lr 2e-3: the chain appears after ~400 steps; at 400-600
-# steps it was missing in 1-2 of 3 seeds). Measured for NTP+RL seeds 0, 1, 2: sampled long answers
-# 0.994 / 0.994 / 1.000 right; NTP greedy 0.488 / 0.742 / 0.642 (p=0.3 is close to 1/3, so a finite
-# run can land on either side: seed 0, used here, is at chance); GRPO greedy after 5 steps
-# 0.998 / 1.000 / 1.000 and after 30 steps 1.000 / 1.000 / 1.000, length 12.0 in every seed
-# (the test runs 10 steps).
-# The thresholds below sit well under the worst seed. About 45 s on one thread.
+# d=12, p_cot=0.25 < 1/3 (well below the threshold: 2p/(1+p) = 0.4), 800 NTP steps of 256 at
+# lr 2e-3, then 10 GRPO steps. Measured for seeds 0, 1, 2: NTP greedy 0.486 / 0.488 / 0.486 with
+# greedy long fraction <= 0.004; sampled long answers right 0.993 / 0.993 / 1.000; after GRPO
+# greedy 1.000 / 0.816 / 1.000 at mean length 12.0 / 7.7 / 12.0. The thresholds below sit under
+# the worst seed; the test runs seed 0. About 50 s on one thread.
 SMALL = NTPRunConfig(
-    task=TaskConfig(d=12, p_cot=0.3),
+    task=TaskConfig(d=12, p_cot=0.25),
     model=ModelConfig(n_layer=2, n_head=4, n_embd=64, block_size=26),
-    train=PretrainConfig(steps=800, batch_size=128, lr=2e-3, warmup_steps=50, eval_every=800),
+    train=PretrainConfig(steps=800, batch_size=256, lr=2e-3, warmup_steps=50, eval_every=800),
     eval=EvalConfig(n_prompts=500),
 )
 SMALL_RL = RLConfig(algorithm="grpo", G=8, prompts_per_step=32, lr=2e-4, steps=10, eval_every=10)
@@ -239,5 +237,5 @@ def test_rl_lifts_a_below_threshold_ntp_model_well_above_chance():
     assert start.final("greedy")["accuracy"] < 0.6  # NTP alone: chance
     assert start.final("sampled")["acc_long"] > 0.9  # ... though it knows the chain
     res = train_rl(SMALL_RL, start)
-    assert res.final("greedy")["accuracy"] >= 0.9
-    assert res.final("greedy")["mean_len"] >= 9  # by going long (the chain has 12 tokens)
+    assert res.final("greedy")["accuracy"] >= 0.75
+    assert res.final("greedy")["mean_len"] >= 6  # by going long (the chain has 12 tokens)
