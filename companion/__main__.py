@@ -15,7 +15,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("book", help="execute the chapters under a profile and build the HTML book")
     b.add_argument("--profile", default=DEFAULT_PROFILE,
-                   help=f"tiny (CI, seconds), cpu (default: a laptop, minutes), paper (a GPU)")
+                   help="tiny (CI, seconds), cpu (default: a laptop, minutes), paper (a GPU)")
     b.add_argument("--chapters", nargs="+", metavar="N",
                    help="only these chapters, by number (2) or name (02_ntp); default: all")
     b.add_argument("--out", type=Path, default=None, help="output folder (default: _build)")

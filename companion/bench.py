@@ -30,10 +30,8 @@ from .task import PAD, ParityMixture
 
 @dataclass
 class Timing:
-    name: str
-    seconds: list[float]
-    work: float  # units of work per repeat (tokens, FLOPs, responses)
-    unit: str
+    seconds: list[float]  # one per repeat
+    work: float  # units of work per repeat (tokens, responses)
 
     @property
     def median(self) -> float:
@@ -42,6 +40,10 @@ class Timing:
     @property
     def rate(self) -> float:
         return self.work / self.median
+
+
+def _rows(benchmark: str, measures: dict[str, float]) -> list[dict]:
+    return [{"benchmark": benchmark, "measure": m, "value": v} for m, v in measures.items()]
 
 
 def step_tokens_and_flops(cfg: NTPRunConfig, steps: int, seed: int = 0) -> tuple[float, float]:
@@ -125,19 +127,14 @@ def run(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -> pd.Dat
         for _ in range(repeats):
             t_bare += time_it(lambda: bare_loop(cfg, steps), 1)
             t_light += time_it(lambda: lightning_loop(cfg, steps), 1)
-        bare = Timing("bare", t_bare, tokens, "tok/s")
-        light = Timing("lightning", t_light, tokens, "tok/s")
-        rows += [
-            {"benchmark": f"NTP training, {label}", "measure": "bare PyTorch loop, tokens/s",
-             "value": bare.rate},
-            {"benchmark": f"NTP training, {label}", "measure": "Lightning Trainer, tokens/s",
-             "value": light.rate},
-            {"benchmark": f"NTP training, {label}", "measure": "Lightning overhead (time ratio - 1)",
-             "value": light.median / bare.median - 1},
-            {"benchmark": f"NTP training, {label}", "measure": "MFU (Lightning FLOP/s / matmul peak)",
-             "value": flops / light.median / peak},
-        ]
-    rows.append({"benchmark": "matmul peak (fp32, 512x512)", "measure": "GFLOP/s", "value": peak / 1e9})
+        bare, light = Timing(t_bare, tokens), Timing(t_light, tokens)
+        rows += _rows(f"NTP training, {label}", {
+            "bare PyTorch loop, tokens/s": bare.rate,
+            "Lightning Trainer, tokens/s": light.rate,
+            "Lightning overhead (time ratio - 1)": light.median / bare.median - 1,
+            "MFU (Lightning FLOP/s / matmul peak)": flops / light.median / peak,
+        })
+    rows += _rows("matmul peak (fp32, 512x512)", {"GFLOP/s": peak / 1e9})
     for d in (20, 32):
         cfg = with_(cpu, d=d)
         task = ParityMixture(cfg.task)
@@ -151,16 +148,13 @@ def run(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -> pd.Dat
             model.generate(prompts, task.max_response, -1, PAD, temperature=1.0,
                            generator=torch.Generator().manual_seed(0), use_cache=use_cache)
 
-        cached = Timing("kv", time_it(lambda: gen(True), repeats), rollout_prompts, "resp/s")
-        full = Timing("full", time_it(lambda: gen(False), repeats), rollout_prompts, "resp/s")
-        rows += [
-            {"benchmark": f"rollouts, d={d}, {rollout_prompts} prompts", "measure": "KV cache, responses/s",
-             "value": cached.rate},
-            {"benchmark": f"rollouts, d={d}, {rollout_prompts} prompts", "measure": "recompute, responses/s",
-             "value": full.rate},
-            {"benchmark": f"rollouts, d={d}, {rollout_prompts} prompts", "measure": "KV-cache speed-up (x)",
-             "value": full.median / cached.median},
-        ]
+        cached = Timing(time_it(lambda: gen(True), repeats), rollout_prompts)
+        full = Timing(time_it(lambda: gen(False), repeats), rollout_prompts)
+        rows += _rows(f"rollouts, d={d}, {rollout_prompts} prompts", {
+            "KV cache, responses/s": cached.rate,
+            "recompute, responses/s": full.rate,
+            "KV-cache speed-up (x)": full.median / cached.median,
+        })
     return pd.DataFrame(rows)
 
 

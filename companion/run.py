@@ -96,8 +96,6 @@ def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = Fals
     to_notebook(chapter, src)
     # a local IPC kernel: no TCP ports, and no "running over TCP without encryption" warning
     km = KernelManager(kernel_name="python3", transport="ipc")
-    env_before = os.environ.get("COMPANION_NOTEBOOK")
-    os.environ["COMPANION_NOTEBOOK"] = "1"  # kernels inherit it: no tqdm bars inside chapters
     try:
         pm.execute_notebook(src, dst, parameters={"profile": profile}, kernel_name="python3",
                             cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
@@ -110,8 +108,6 @@ def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = Fals
         if km.has_kernel:
             km.shutdown_kernel(now=True)
         src.unlink(missing_ok=True)
-        if env_before is None:
-            os.environ.pop("COMPANION_NOTEBOOK", None)
     add_banner(dst, profile)
     return dst
 

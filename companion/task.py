@@ -23,6 +23,7 @@ token before ``<eos>`` equals y. "Length" counts response tokens before ``<eos>`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -31,6 +32,9 @@ from .config import TaskConfig
 ZERO, ONE, SEP, EOS, PAD = 0, 1, 2, 3, 4
 VOCAB = ("0", "1", "=", "<eos>", "<pad>")
 VOCAB_SIZE = len(VOCAB)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
