@@ -260,3 +260,30 @@ def linear_samples(samples: pd.DataFrame, slopes: pd.DataFrame, target: float, p
     ax.minorticks_off()
     ax.legend(fontsize="x-small", loc="upper left")
     return finish(fig)
+
+
+# --- chapter 6: language models
+def llm_curves(hist: pd.DataFrame, title: str | None = None, chance: float | None = None) -> plt.Figure:
+    """Accuracy and mean response length (tokens) through SFT and then RL, greedy and sampled.
+
+    ``hist``: an :class:`companion.llm.LLMResult` history. The x axis counts optimizer steps
+    of both phases; a dashed line marks where RL starts.
+    """
+    h = hist[hist.decoding.isin(["greedy", "sampled"])].copy()
+    sft_end = int(h[h.phase.isin(["start", "sft"])].step.max())
+    h["training step"] = h.step + np.where(h.phase == "rl", sft_end, 0)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, col, label in ((axes[0], "accuracy", "accuracy"),
+                           (axes[1], "mean_len", "mean response length (tokens)")):
+        sns.lineplot(h, x="training step", y=col, hue="decoding", marker="o", markersize=4, ax=ax)
+        ax.axvline(sft_end, color=PAPER_COLOR, ls="--", lw=1)
+        ax.text(sft_end, 1.0, " RL starts", color=PAPER_COLOR, va="top", ha="left",
+                transform=ax.get_xaxis_transform(), fontsize="small")
+        ax.set(ylabel=label)
+        ax.legend(fontsize="small")
+    if chance is not None:
+        axes[0].axhline(chance, color=PAPER_COLOR, ls=":", lw=1)
+    axes[0].set_ylim(-0.02, 1.02)
+    if title:
+        fig.suptitle(title)
+    return finish(fig)

