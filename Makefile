@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt -r requirements.txt
-	$(PIP) install -q --no-deps -r requirements-nodeps.txt
+	$(PIP) install -q --no-deps --ignore-requires-python -r requirements-nodeps.txt
 	$(PIP) install -q --no-deps -e .
 	touch $(STAMP)
 

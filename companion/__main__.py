@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     bn.add_argument("--steps", type=int, default=60, help="training steps per repeat (default 60)")
     bn.add_argument("--repeats", type=int, default=3, help="repeats; medians are reported (default 3)")
     bn.add_argument("--csv", type=Path, default=Path("bench.csv"), help="where to write the results")
+    bn.add_argument("--scale", action="store_true",
+                    help="also time NTP steps at d=12..50 for the cpu and paper models and predict "
+                         "the paper profile's cost on this CPU (a few more minutes)")
     c = sub.add_parser("cache", help="list or clear cached runs")
     c.add_argument("action", choices=["list", "clear"])
     return ap
@@ -56,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
             check(args.repeats >= 1, "repeats", args.repeats, "must be an integer >= 1")
             df = bench.run(steps=args.steps, repeats=args.repeats)
             args.csv.parent.mkdir(parents=True, exist_ok=True)
+            if args.scale:
+                import pandas as pd
+
+                rows, measured, cost = bench.scale_rows()
+                df = pd.concat([df, pd.DataFrame(rows)], ignore_index=True)
+                stem = args.csv.with_suffix("")
+                measured.to_csv(f"{stem}-steps.csv", index=False)
+                cost.to_csv(f"{stem}-paper-cost.csv", index=False)
             df.to_csv(args.csv, index=False)
             print(bench.markdown(df))
             print(f"\n(written to {args.csv}; torch threads: {torch_threads()})")

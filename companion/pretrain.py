@@ -74,8 +74,14 @@ class ParityStream(IterableDataset):
 
     KEEP = 8  # generator states remembered (the prefetch needs only 1 or 2)
 
-    def __init__(self, task: ParityMixture, batch_size: int, seed: int):
+    def __init__(self, task: ParityMixture, batch_size: int, seed: int, rank: int = 0,
+                 world_size: int = 1):
         self.task, self.batch_size, self.seed = task, batch_size, seed
+        # Data-parallel: every process draws the same *global* batch from the same generator and
+        # keeps its own contiguous slice of it. Drawing a few hundred bit strings is negligible
+        # next to a training step, and in exchange N processes see exactly the samples one
+        # process would, and the resume state (generator before batch i) is the same for any N.
+        self.rank, self.world_size = rank, world_size
         self.start: tuple[int, torch.Tensor] | None = None  # (batch index, generator state) to resume at
         self._before: dict[int, torch.Tensor] = {}  # batch index -> generator state before it
 
@@ -92,7 +98,18 @@ class ParityStream(IterableDataset):
             # recorded before yielding: the next batch may never be requested (end of training)
             self._before[index] = gen.get_state()
             self._before.pop(index - self.KEEP, None)
-            yield b.tokens, b.loss_mask
+            # the global number of loss targets, so that every shard can normalise its summed
+            # loss by it: DDP then averages gradients to exactly the single-process mean loss
+            n_targets = b.loss_mask[:, 1:].sum()
+            rows = slice(self.rank * self.per_rank, (self.rank + 1) * self.per_rank)
+            yield b.tokens[rows], b.loss_mask[rows], n_targets
+
+    @property
+    def per_rank(self) -> int:
+        if self.batch_size % self.world_size:
+            raise ValueError(f"invalid batch_size={self.batch_size}: must be divisible by the "
+                             f"number of processes ({self.world_size}).")
+        return self.batch_size // self.world_size
 
     def state_before(self, index: int) -> torch.Tensor:
         """The generator state from which batch ``index`` (0-based) is drawn."""
@@ -110,6 +127,8 @@ class ParityDataModule(L.LightningDataModule):
         self.stream = ParityStream(task, batch_size, seed)
 
     def train_dataloader(self) -> DataLoader:
+        # under DDP each process keeps its own shard of the global batch (see ParityStream)
+        self.stream.rank, self.stream.world_size = self.trainer.global_rank, self.trainer.world_size
         # batches are made whole by the stream; workers would only add start-up time
         return DataLoader(self.stream, batch_size=None, num_workers=0)
 
@@ -140,8 +159,11 @@ class NTPModule(L.LightningModule):
         self.train_cfg = train_cfg
 
     def training_step(self, batch, batch_idx):
-        tokens, loss_mask = batch
-        loss = ntp_loss(self.model, tokens, loss_mask)
+        tokens, loss_mask, n_targets = batch
+        # mean over the *global* batch's targets: this process's share of the sum, scaled by
+        # the number of processes because DDP averages (not sums) their gradients
+        scale = self.trainer.world_size if self._trainer is not None else 1
+        loss = ntp_loss(self.model, tokens, loss_mask, reduction="sum") * scale / n_targets.clamp(min=1)
         self.log("train_loss", loss, on_step=True, prog_bar=True)
         return loss
 
@@ -177,6 +199,8 @@ class EvalEvery(L.Callback):
         step = trainer.global_step
         if self.rows and self.rows[-1]["step"] == step:
             return
+        if not trainer.is_global_zero:
+            return  # under DDP the replicas are identical: one process evaluates and records
         for row in evaluate(pl_module.model, self.task, self.cfg.eval):
             row = {"step": step, "samples": step * self.cfg.train.batch_size, **row}
             self.rows.append(row)
@@ -210,7 +234,7 @@ class SaveAtSteps(L.Callback):
         self.steps, self.folder = set(steps), folder
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if trainer.global_step in self.steps:
+        if trainer.global_step in self.steps and trainer.is_global_zero:  # replicas are identical
             self.folder.mkdir(parents=True, exist_ok=True)
             torch.save(pl_module.model.state_dict(), self.folder / f"step={trainer.global_step}.pt")
 
@@ -295,7 +319,8 @@ def _fit(cfg: NTPRunConfig, folder: Path, progress: bool) -> None:
     callbacks.append(ModelCheckpoint(dirpath=folder / RESUME, every_n_train_steps=every,
                                      save_top_k=0, save_last=True, enable_version_counter=False))
     trainer = L.Trainer(
-        max_steps=cfg.train.steps, accelerator=accelerator(), devices=1,
+        max_steps=cfg.train.steps, accelerator=accelerator(), devices=cfg.train.devices,
+        strategy=cfg.train.strategy, precision=cfg.train.precision,
         logger=CSVLogger(folder, name="logs", version=""), log_every_n_steps=50,
         callbacks=callbacks, gradient_clip_val=cfg.train.grad_clip or None,
         enable_checkpointing=True, enable_progress_bar=progress, enable_model_summary=False,
@@ -303,7 +328,7 @@ def _fit(cfg: NTPRunConfig, folder: Path, progress: bool) -> None:
     )
     data = ParityDataModule(task, cfg.train.batch_size, cfg.train.seed + 1)
     log_file, earlier = folder / "logs" / "metrics.csv", None
-    if last.is_file() and log_file.is_file():
+    if last.is_file() and log_file.is_file() and trainer.is_global_zero:
         # Lightning's CSV logger deletes an existing metrics.csv: keep its rows to merge below
         earlier = pd.read_csv(log_file)
         log_file.unlink()
@@ -329,6 +354,8 @@ def _fit(cfg: NTPRunConfig, folder: Path, progress: bool) -> None:
         else:
             how = "no checkpoint was reached yet: rerunning the same command starts it again"
         raise TrainingInterrupted(f"training interrupted at step {step} of {cfg.train.steps}; {how}.")
+    if not trainer.is_global_zero:
+        return  # under DDP (one process per device) the first process writes the results
     if earlier is not None and log_file.is_file():
         # rows logged after the checkpoint by the killed process were logged again on resume
         merged = pd.concat([earlier[earlier.step <= module.resumed_at], pd.read_csv(log_file)])
@@ -347,7 +374,9 @@ def _train(cfg: NTPRunConfig, progress: bool) -> Path:
         return writer.path
     work = cache.partial_dir("ntp", cfg)
     if work.exists() and not _resumable(work / RESUME / "last.ckpt"):
-        shutil.rmtree(work)  # leftovers of a run killed before its first checkpoint: start clean
+        # leftovers of a run killed before its first checkpoint: start clean. Under DDP every
+        # process may get here; none writes into ``work`` before all have joined in fit()
+        shutil.rmtree(work, ignore_errors=True)
     try:
         work.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -360,9 +389,22 @@ def _train(cfg: NTPRunConfig, progress: bool) -> Path:
             shutil.rmtree(work, ignore_errors=True)  # nothing to resume from: leave no trace
         raise
     writer = cache.Writer("ntp", cfg, folder=work)
-    with writer:
-        pass
+    if _global_rank() == 0:  # under DDP the first process wrote the results and publishes them
+        with writer:
+            pass
+    _barrier()  # ... and the others wait for that before reading them
     return writer.path
+
+
+def _global_rank() -> int:
+    dist = torch.distributed
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _barrier() -> None:
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def _read(cfg: NTPRunConfig, folder: Path) -> NTPResult:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .config import (EvalConfig, LinearConfig, ModelConfig, NTPRunConfig, PretrainConfig, RLConfig,
-                     TaskConfig, check)
+from .config import (EvalConfig, LinearConfig, LLMConfig, LLMDataConfig, ModelConfig, NTPRunConfig,
+                     PretrainConfig, RLConfig, TaskConfig, check)
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,10 @@ class Profile:
     rl_length_penalties: tuple[float, ...] = field(default_factory=lambda: (0.3, 0.7))
     rl_leap_steps: int = 0  # chapter 4: NTP steps of the leap-2 run (0 = the headline's)
     linear: LinearConfig = field(default_factory=LinearConfig)  # chapter 5: the linear model
+    # chapter 6 (companion/llm.py): (a) a small Llama trained from scratch on worded parity;
+    # (b) a pretrained Llama-family model on GSM-style problems (set in _LLM below)
+    llm_worded: LLMConfig = field(default_factory=LLMConfig)
+    llm_pretrained: LLMConfig = field(default_factory=lambda: LLMConfig(model="smollm2"))
 
 
 def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None,
@@ -102,8 +106,10 @@ _TINY_HEADLINE = NTPRunConfig(
 _PAPER_HEADLINE = NTPRunConfig(
     task=TaskConfig(d=50, p_cot=0.25),
     model=ModelConfig(n_layer=4, n_head=8, n_embd=256, block_size=102),
+    # bf16 autocast of the training forward pass: the GPU's fast path (weights, optimizer and
+    # evaluation stay float32). Several GPUs: devices=N, strategy="ddp" (README, Performance)
     train=PretrainConfig(steps=40_000, batch_size=256, lr=3e-4, warmup_steps=500, eval_every=2000,
-                         checkpoint_steps=(5_000, 10_000, 20_000)),
+                         checkpoint_steps=(5_000, 10_000, 20_000), precision="bf16-mixed"),
     eval=EvalConfig(n_prompts=2000),
 )
 
@@ -166,6 +172,55 @@ PROFILES: dict[str, Profile] = {
                             table_ds=(8, 10, 12, 14, 16, 18, 20)),
     ),
 }
+
+# chapter 6, per profile: (worded parity from scratch, pretrained model on GSM-style problems).
+# cpu: measured on 2 cores (see the chapter); smollm2 steps are ~10-50 s each here, so its SFT and
+# RL are a few steps of LoRA: enough to show what moves, not to train the model.
+_LLM = {
+    "tiny": (
+        LLMConfig(hidden_size=32, n_layer=1, n_head=2, data=LLMDataConfig(d=6, n_eval=32),
+                  sft_steps=20, sft_batch_size=16, sft_eval_every=10, sft_warmup_steps=2,
+                  rl=RLConfig(G=4, prompts_per_step=4, steps=4, eval_every=2), max_new_tokens=10),
+        LLMConfig(model="smollm2", lora_r=4,
+                  data=LLMDataConfig(source="gsm-symbolic", per_template=1, eval_templates=3,
+                                     train_templates=4, n_eval=2, p_cot=0.5),
+                  sft_steps=1, sft_batch_size=2, sft_lr=1e-4, sft_warmup_steps=0, sft_eval_every=1,
+                  rl=RLConfig(G=2, prompts_per_step=1, lr=1e-5, steps=1, eval_every=1),
+                  max_new_tokens=12, eval_batch_size=2),
+    ),
+    "cpu": (
+        LLMConfig(data=LLMDataConfig(d=16, p_cot=0.2, n_eval=256), sft_steps=1500,
+                  sft_batch_size=64, sft_eval_every=250,
+                  # measured: greedy 0.49 at length 2 after SFT; GRPO reached 1.000 at length 18
+                  # by step 10 (170 s in all on 2 busy cores)
+                  rl=RLConfig(G=8, prompts_per_step=16, lr=2e-4, steps=40, eval_every=5),
+                  max_new_tokens=20, eval_batch_size=128),
+        LLMConfig(model="smollm2", lora_r=8,
+                  data=LLMDataConfig(source="gsm-symbolic", per_template=4, eval_templates=20,
+                                     n_eval=24, p_cot=0.25),
+                  sft_steps=8, sft_batch_size=4, sft_lr=2e-4, sft_warmup_steps=1, sft_eval_every=8,
+                  rl=RLConfig(G=4, prompts_per_step=2, lr=2e-5, steps=4, eval_every=4),
+                  max_new_tokens=128, eval_batch_size=24),
+    ),
+    "paper": (
+        LLMConfig(hidden_size=256, n_layer=4, n_head=8, data=LLMDataConfig(d=32, p_cot=0.1, n_eval=1000),
+                  sft_steps=20_000, sft_batch_size=256, sft_lr=3e-4, sft_warmup_steps=500,
+                  sft_eval_every=2000, rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300,
+                                                   eval_every=20),
+                  max_new_tokens=40, eval_batch_size=500, precision="bf16-mixed"),
+        # the model directory and the GSM8K/MATH files are given when the chapter runs
+        # (llm.paper_config): Llama-3.2-3B, full fine-tuning, bf16 autocast, on a GPU
+        LLMConfig(model="<COMPANION_LLAMA_DIR>",
+                  data=LLMDataConfig(source="files", files=("<COMPANION_LLM_DATA>",), p_cot=0.1,
+                                     n_eval=500),
+                  sft_steps=2000, sft_batch_size=32, sft_lr=1e-5, sft_warmup_steps=100,
+                  sft_eval_every=500, rl=RLConfig(G=8, prompts_per_step=32, lr=1e-6, steps=200,
+                                                  eval_every=25),
+                  max_new_tokens=512, eval_batch_size=64, precision="bf16-mixed"),
+    ),
+}
+PROFILES = {name: dataclasses.replace(p, llm_worded=_LLM[name][0], llm_pretrained=_LLM[name][1])
+            for name, p in PROFILES.items()}
 
 DEFAULT_PROFILE = "cpu"
 

@@ -351,8 +351,11 @@ def _fit(run: RLRunConfig, start: NTPResult, folder: Path, progress: bool) -> No
     evaluator = RLEvalEvery(task, run.start, run.rl)
     stream = PromptStream(task, run.rl.prompts_per_step, run.rl.seed + 1)
     trainer = L.Trainer(
-        max_steps=run.rl.steps, accelerator=accelerator(), devices=1, logger=False,
-        callbacks=[evaluator], gradient_clip_val=run.rl.grad_clip or None,
+        # float32 and one device even when the NTP start used bf16 / DDP: sampling and the
+        # policy-gradient log-probs in bf16 are untested here, and an RL run is a small share of
+        # the paper profile's cost (README, Performance); a DDP rollout would need sharded prompts
+        max_steps=run.rl.steps, accelerator=accelerator(), devices=1, precision="32-true",
+        logger=False, callbacks=[evaluator], gradient_clip_val=run.rl.grad_clip or None,
         enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
         num_sanity_val_steps=0,
     )
@@ -432,7 +435,9 @@ def continue_ntp(start: NTPResult, steps: int, step: int | None = None) -> pd.Da
             model = start.load_model(start_step).train()
             evaluator = EvalEvery(task, cfg)
             trainer = L.Trainer(
-                max_steps=int(steps), accelerator=accelerator(), devices=1, logger=False,
+                # the start run's precision (bf16 at paper scale); one device: a short continuation
+                max_steps=int(steps), accelerator=accelerator(), devices=1,
+                precision=train.precision, logger=False,
                 callbacks=[evaluator], gradient_clip_val=train.grad_clip or None,
                 enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                 num_sanity_val_steps=0)

@@ -208,12 +208,20 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
     t_all = time.perf_counter()
     executed: dict[str, Path] = {}
     scratch = out / f".executing-{os.getpid()}"
+    built_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    scope = "all" if len(selected) == len(chapters(root)) else " ".join(c.number for c in selected)
+    trained_total = 0
     try:
         for i, ch in enumerate(selected, 1):
             log(f"[{i}/{len(selected)}] {ch.name}: executing under profile '{profile}' ...")
             t0 = time.perf_counter()
+            before = cached_runs()
             executed[ch.name] = execute(ch, profile, scratch, progress=progress)
-            log(f"[{i}/{len(selected)}] {ch.name}: done in {time.perf_counter() - t0:.1f} s")
+            seconds = time.perf_counter() - t0
+            trained = len(cached_runs() - before)
+            trained_total += trained
+            record_timing(out, built_at, profile, ch.name, seconds, trained, scope)
+            log(f"[{i}/{len(selected)}] {ch.name}: done in {seconds:.1f} s")
         log("building the book (jupyter-book, warnings are errors) ...")
         stage(selected, executed, stage_dir, root)
         jupyter_book(stage_dir)
@@ -226,8 +234,46 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
         shutil.rmtree(stage_dir, ignore_errors=True)
         if scratch.exists() and not any(scratch.iterdir()):
             scratch.rmdir()
+    record_timing(out, built_at, profile, BOOK_ROW, time.perf_counter() - t_all, trained_total, scope)
     log(f"book built in {time.perf_counter() - t_all:.1f} s: {html / 'index.html'}")
     return html
+
+
+# --- wall times, read by `python -m companion bench` -----------------------------------------
+TIMINGS = "timings.csv"  # appended to in the output folder by every build
+BOOK_ROW = "(whole book)"  # the row for all selected chapters plus the Jupyter Book build
+
+
+def cached_runs() -> set[str]:
+    """Names of the finished runs in the cache (a chapter that adds none ran entirely from it)."""
+    from . import cache
+
+    root = cache.cache_root()
+    if not cache.cache_enabled() or not root.is_dir():
+        return set()
+    return {p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()}
+
+
+def record_timing(out: Path, built_at: str, profile: str, chapter: str, seconds: float,
+                  trained: int, scope: str) -> None:
+    """Append one row to ``out/timings.csv``.
+
+    ``new_runs`` is how many runs the chapter trained and stored in the cache: 0 means it read
+    every result from a warm cache, so its time is not the time to compute it. With the cache
+    off (``cache`` = off) every run is computed and none is counted.
+    """
+    import csv
+
+    from . import cache
+
+    path = out / TIMINGS
+    new = not path.is_file()
+    with path.open("a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["built_at", "profile", "chapter", "seconds", "new_runs", "cache", "scope"])
+        w.writerow([built_at, profile, chapter, f"{seconds:.1f}", trained,
+                    "on" if cache.cache_enabled() else "off", scope])
 
 
 def describe_profiles() -> list[str]:
