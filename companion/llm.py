@@ -29,6 +29,7 @@ import io
 import json
 import os
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# tqdm.auto warns in kernels without ipywidgets when transformers imports it: noise in the book
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 import lightning as L  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -605,9 +608,11 @@ def prompting(cfg: LLMConfig) -> pd.DataFrame:
             probs = problems(cfg, with_train=False)
             policy = load_policy(cfg, [], 0)
             rows = []
-            for style, instruction, prefill in (("short (answer only)", SHORT_INSTRUCTION, "#### "),
-                                                ("long (step by step)", LONG_INSTRUCTION, "")):
-                m = evaluate(policy, probs.eval, cfg.max_new_tokens, 0.0, cfg.eval_batch_size,
+            # a direct answer is a number: 16 tokens hold it (the model may ramble on after it)
+            for style, instruction, prefill, budget in (
+                    ("short (answer only)", SHORT_INSTRUCTION, "#### ", min(16, cfg.max_new_tokens)),
+                    ("long (step by step)", LONG_INSTRUCTION, "", cfg.max_new_tokens)):
+                m = evaluate(policy, probs.eval, budget, 0.0, cfg.eval_batch_size,
                              instruction=instruction, prefill=prefill)
                 rows.append({"prompt": style, **m})
             pd.DataFrame(rows).to_csv(tmp / "prompting.csv", index=False)
