@@ -37,8 +37,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# weight-loading progress bars would make executed chapters differ from run to run (it/s)
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 # tqdm.auto warns in kernels without ipywidgets when transformers imports it: noise in the book
 warnings.filterwarnings("ignore", message="IProgress not found")
+# peft calls a transformers API that transformers 5 deprecates; nothing for a reader to act on
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 import lightning as L  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -166,7 +170,9 @@ def load_policy(cfg: LLMConfig, train_texts: list[str], max_len: int) -> CausalL
     """The policy to fine-tune: built, converted or loaded as ``cfg.model`` says; with LoRA
     adapters when ``cfg.lora_r > 0``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # also when transformers was imported before this module
     if cfg.model == "tiny":
         tok = word_tokenizer(train_texts)
         hf = tiny_llama(cfg, tok, max_len)
