@@ -130,7 +130,7 @@ glue("knows_chain", "The knowledge is there; greedy decoding does not use it." i
 # | greedy accuracy above $1/3$ | generalizes | {glue:text}`acc_high:.3f` at $p_{cot}=0.5$ |
 # | sampled long fraction | $\approx p_{cot}$ (calibrated) | within {glue:text}`calib_gap:.3f` of $p_{cot}$ |
 #
-# What differs: our models are smaller and see $\sim 10^5$ rather than $10^7$ samples, and our
-# sweep uses a smaller $d$ so that it fits a laptop. With far more compute NTP alone does
+# What differs: our models are smaller and see {glue:text}`long_samples:,` rather than $\sim 10^7$
+# samples, and our sweep uses a smaller $d$ so that it fits a laptop. With far more compute NTP alone does
 # eventually learn parity of small $d$ directly (the paper's "extreme computational resources"); the
 # separation widens with $d$.

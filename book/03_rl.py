@@ -160,13 +160,29 @@ glue("early_step", steps[0], display=False)
 glue("early_final", float(early_table["final greedy accuracy"].iloc[0]), display=False)
 glue("early_len", float(early_table["final mean length"].iloc[0]), display=False)
 glue("early_acc_long", float(ckpt[0]["acc_long"]), display=False)
+# when the chain appeared in the start run: the first evaluation with sampled long answers >= 90% right
+hs = start.history[start.history.decoding == "sampled"].sort_values("step")
+learned = hs[hs.acc_long >= 0.9]
+if len(learned):
+    k = int(learned.step.iloc[0])
+    before = hs[hs.step < k]
+    prev = (f"; at step {int(before.step.iloc[-1]):,} they were {before.acc_long.iloc[-1]:.0%} right"
+            if len(before) and before.acc_long.notna().iloc[-1] else "")
+    glue("chain_appears", f"{prof.name} profile: sampled long answers are first at least 90% right at "
+         f"NTP step {k:,}{prev}", display=False)
+    glue("chain_long", k * start.config.train.batch_size * start.config.task.p_cot, display=False)
+else:
+    glue("chain_long", start.config.train.steps * start.config.train.batch_size
+         * start.config.task.p_cot, display=False)  # a lower bound: not learned within the run
+    glue("chain_appears", f"{prof.name} profile: sampled long answers never reach 90% right in "
+         f"this NTP run", display=False)
 
 # %% [markdown]
 # From NTP step {glue:text}`early_step`, where sampled long answers are right only
 # {glue:text}`early_acc_long:.2f` of the time, GRPO ends at greedy accuracy
 # {glue:text}`early_final:.3f` with greedy answers {glue:text}`early_len:.1f` token(s) long. Without
 # a working chain a long answer earns no more reward than a short guess, and RL has nothing to
-# amplify (cpu profile: the chain appears between NTP steps 1,500 and 1,750). The paper's middle
+# amplify ({glue:text}`chain_appears`). The paper's middle
 # ground, longer answers that are still wrong, needs a checkpoint where the chain is partly learned;
 # our checkpoints do not land there.
 #
@@ -174,8 +190,8 @@ glue("early_acc_long", float(ckpt[0]["acc_long"]), display=False)
 #
 # The paper reports that at $p_{cot} = 0.01$ RL still lengthens the answers from almost every
 # checkpoint. Its NTP phase sees about $10^5$ long demonstrations; at our budget the NTP run sees
-# {glue:text}`rare_long:,.0f`, far fewer than the 10-30 thousand after which the chain appeared in
-# our runs.
+# {glue:text}`rare_long:,.0f`, far fewer than the {glue:text}`chain_long:,.0f` our start run at
+# $p_{cot} =$ {glue:text}`p_cot` had seen when its chain appeared.
 
 # %%
 rare_start = train_ntp(start_config(prof, p_cot=prof.rl_rare_p_cot, steps=prof.rl_rare_steps or None))

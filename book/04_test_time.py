@@ -180,6 +180,6 @@ glue("pen_hi_len", float(pen["final mean length"].iloc[-1]), display=False)
 # | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` |
 # | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` |
 #
-# The scale differs as in chapter 3: $d =$ {glue:text}`d` and a small GPT on a CPU instead of
-# $d = 50$ on GPUs. The STaR rounds, the CoT reward and the length penalty are our constructions
+# The scale differs as in chapter 3: a small GPT trained for minutes on a CPU ($d =$ {glue:text}`d`)
+# instead of larger transformers trained on GPUs ($d = 50$). The STaR rounds, the CoT reward and the length penalty are our constructions
 # around the paper's recursion; the paper does not publish their settings.

@@ -1,7 +1,7 @@
 """A GPT-style causal transformer (plain torch, no training code) with KV-cached generation.
 
-Pre-LayerNorm blocks, learned absolute positions, tied input/output embeddings:
-the nanoGPT recipe, small enough to read in one sitting.
+Pre-LayerNorm blocks, learned absolute positions, input/output embeddings tied or not
+(``ModelConfig.tie_weights``): the nanoGPT recipe, small enough to read in one sitting.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.head = nn.Linear(cfg.n_embd, vocab_size, bias=False)
-        self.head.weight = self.wte.weight  # weight tying (GPT-2)
+        if cfg.tie_weights:
+            self.head.weight = self.wte.weight  # weight tying (GPT-2)
         self.apply(self._init)
         for name, p in self.named_parameters():
             if name.endswith("proj.weight") or name.endswith("mlp.2.weight"):
