@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,8 +58,8 @@ def test_two_process_ddp_fit_matches_the_single_process_fit(isolated_cache, tmp_
     proc = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # both processes returned the same published run (rank 1 waited for rank 0 to publish it)
-    folders = sorted(line.split("=", 1)[1] for line in proc.stdout.splitlines()
-                     if line.startswith("ddp-result="))
+    # the two processes' prints may interleave (text and newline are separate writes): find, don't split
+    folders = sorted(re.findall(r"ddp-result=(\S+?)(?=ddp-result=|\s|$)", proc.stdout))
     assert len(folders) == 2 and folders[0] == folders[1], proc.stdout
     two = pretrain.train_ntp(small_config(devices=2))  # a cache hit: the run the workers trained
     assert str(two.folder) == folders[0]
