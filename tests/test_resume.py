@@ -112,6 +112,16 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(cfg, tmp_path, monkeypatc
 
 
 def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(cfg, monkeypatch, isolated_cache):
+    # a terminal's Ctrl-C raises KeyboardInterrupt: make that so here, whatever an earlier test in
+    # this process left behind (in the full `make test` session the signal did not arrive as KeyboardInterrupt)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_stops_cleanly_and_the_rerun_resumes(cfg, monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_stops_cleanly_and_the_rerun_resumes(cfg, monkeypatch):
     handler = signal.getsignal(signal.SIGINT)
     step = pretrain.NTPModule.training_step
 
