@@ -76,18 +76,23 @@ def step_tokens_and_flops(cfg: NTPRunConfig, steps: int, seed: int = 0) -> tuple
     return tokens, flops
 
 
-def bare_loop(cfg: NTPRunConfig, steps: int) -> None:
+def bare_loop(cfg: NTPRunConfig, steps: int) -> list[float]:
+    """NTP training in plain PyTorch; returns the wall seconds of each step."""
     task = ParityMixture(cfg.task)
-    model = build_model(cfg)
+    model = build_model(cfg).train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, betas=(0.9, 0.95))
     gen = torch.Generator().manual_seed(cfg.train.seed + 1)
+    out = []
     for _ in range(steps):
+        t0 = time.perf_counter()
         b = task.sample(cfg.train.batch_size, gen)
         loss = ntp_loss(model, b.tokens, b.loss_mask)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         opt.step()
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 def lightning_loop(cfg: NTPRunConfig, steps: int) -> None:

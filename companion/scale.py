@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from .config import ModelConfig, NTPRunConfig, RLConfig
-from .pretrain import build_model, ntp_loss
+from .pretrain import build_model
 from .profiles import PROFILES, with_
 from .rl import Rollout, rewards, rl_objective, rollout
 from .task import PAD, ParityMixture
@@ -42,22 +42,9 @@ def flops_per_step(cfg: NTPRunConfig, steps: int = 20, seed: int = 0) -> float:
 
 def ntp_step_seconds(cfg: NTPRunConfig, steps: int = 4, warmup: int = 1) -> list[float]:
     """Wall seconds of each of ``steps`` NTP training steps (after ``warmup`` untimed ones)."""
-    task = ParityMixture(cfg.task)
-    model = build_model(cfg).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, betas=(0.9, 0.95))
-    gen = torch.Generator().manual_seed(cfg.train.seed + 1)
-    out = []
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
-        b = task.sample(cfg.train.batch_size, gen)
-        loss = ntp_loss(model, b.tokens, b.loss_mask)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        opt.step()
-        if i >= warmup:
-            out.append(time.perf_counter() - t0)
-    return out
+    from .bench import bare_loop
+
+    return bare_loop(cfg, warmup + steps)[warmup:]
 
 
 def _full_length_rollout(model, task: ParityMixture, bits: torch.Tensor, G: int,
