@@ -25,14 +25,16 @@ profile = "cpu"
 # %% tags=["remove-cell"]
 from myst_nb import glue
 
-from companion import plots, theory
+from companion import plan, plots, theory
 from companion.evaluate import verdict
-from companion.pretrain import results_frame, train_ntp_many
+from companion.pretrain import results_frame, train_ntp
 from companion.profiles import get_profile
 
 prof = get_profile(profile)
 plots.theme()
 base = prof.sweep.base
+# every run of this chapter, `prof.workers` at a time (the cells below read them from the cache)
+plan.prefetch(prof, 2)
 
 # %% [markdown]
 # ## A sweep over $p_{cot}$
@@ -54,7 +56,7 @@ glue("sweep_d", base.task.d, display=False)
 glue("n_eval", base.eval.n_prompts, display=False)
 
 # %%
-sweep = train_ntp_many(prof.sweep.runs(), workers=prof.sweep.workers)
+sweep = [train_ntp(cfg) for cfg in prof.sweep.runs()]
 final = results_frame(sweep)
 final.pivot_table(index="p_cot", columns="decoding",
                   values=["accuracy", "long_frac", "median_len"]).round(3)
@@ -91,10 +93,10 @@ plots.calibration(final)
 # ## More samples do not help below the threshold
 #
 # Now the headline size, $d =$ {glue:text}`long_d`, at $p_{cot} < 1/3$, evaluated along training.
-# These runs are also where chapter 3's reinforcement learning starts.
+# The run at the headline's $p_{cot}$ is also where chapter 3's reinforcement learning starts.
 
 # %%
-long_runs = train_ntp_many(prof.long_runs(), workers=prof.sweep.workers)
+long_runs = [train_ntp(cfg) for cfg in prof.long_runs()]
 history = results_frame(long_runs, final_only=False)
 plots.accuracy_vs_samples(history)
 
@@ -109,6 +111,8 @@ glue("long_final_len", float(last.median_len.max()), display=False)
 s = history[(history.decoding == "sampled") & (history.step == history.step.max())]
 acc_long = float(s.acc_long.min())
 glue("long_sampled_acc_long", acc_long, display=False)
+glue("long_which", "the lowest over the runs" if len(long_runs) > 1 else
+     f"p_cot = {prof.long_run_p_cots[0]:g}", display=False)
 glue("knows_chain", "The knowledge is there; greedy decoding does not use it." if acc_long >= 0.9 else
      "At this budget the chain itself is not fully learned yet, which RL will need (chapter 3).",
      display=False)
@@ -118,7 +122,7 @@ glue("knows_chain", "The knowledge is there; greedy decoding does not use it." i
 # {glue:text}`long_final_acc:.3f` (the highest at any evaluation: {glue:text}`long_max_acc:.3f`), and the
 # median greedy response has {glue:text}`long_final_len:.0f` token(s) before `<eos>`. Yet when the
 # model *samples* a long answer, that answer is right {glue:text}`long_sampled_acc_long:.2f` of the
-# time (the lower of the two runs). {glue:text}`knows_chain` Chapter 3 shows how reinforcement
+# time ({glue:text}`long_which`). {glue:text}`knows_chain` Chapter 3 shows how reinforcement
 # learning changes that.
 #
 # ## The paper's numbers beside ours

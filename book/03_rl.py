@@ -25,20 +25,20 @@
 profile = "cpu"
 
 # %% tags=["remove-cell"]
-import dataclasses
-
 from myst_nb import glue
 
-from companion import plots
+from companion import plan, plots
 from companion.evaluate import evaluate
 from companion.pretrain import train_ntp
 from companion.profiles import get_profile
-from companion.rl import (compare_algorithms, continue_ntp, histories, start_config, summarize,
-                          train_rl)
+from companion.rl import (baseline_steps, compare_algorithms, continue_ntp, histories,
+                          hot_star_configs, rare_start_config, start_config, summarize, train_rl)
 
 prof = get_profile(profile)
 plots.theme()
 rl = prof.rl
+# every run of this chapter, `prof.workers` at a time (the cells below read them from the cache)
+plan.prefetch(prof, 3)
 
 # %% [markdown]
 # ## The starting point
@@ -120,9 +120,7 @@ glue("rl_responses", int(table.responses.max()), display=False)
 # NTP run is still calibrated in length, and $p_{cot} < 1/3$ keeps the greedy answer short.
 
 # %%
-per_step = start.config.train.batch_size
-base_steps = -(-prof.rl_baseline_factor * int(table.responses.max()) // per_step)
-baseline = continue_ntp(start, steps=base_steps)
+baseline = continue_ntp(start, steps=baseline_steps(prof, start.config))
 plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=baseline,
                 title="RL (GRPO) against continued next-token prediction")
 
@@ -194,7 +192,7 @@ else:
 # $p_{cot} =$ {glue:text}`p_cot` had seen when its chain appeared.
 
 # %%
-rare_start = train_ntp(start_config(prof, p_cot=prof.rl_rare_p_cot, steps=prof.rl_rare_steps or None))
+rare_start = train_ntp(rare_start_config(prof))
 rare = train_rl(rl, rare_start)
 summarize({f"p_cot = {prof.rl_rare_p_cot:g}": rare}).round(3)
 
@@ -224,9 +222,7 @@ glue("rare_acc_long0", float(rare_start.final("sampled")["acc_long"]), display=F
 # counts only if every step is right) removes those samples.
 
 # %%
-hot = dataclasses.replace(rl, algorithm="star", temperature=prof.rl_hot_temperature)
-star_hot = {f"T={hot.temperature:g}, {r} reward": train_rl(dataclasses.replace(hot, reward=r), start)
-            for r in ("end_to_end", "cot")}
+star_hot = {name: train_rl(cfg, start) for name, cfg in hot_star_configs(prof).items()}
 star_hot["T=1, end_to_end reward"] = runs[f"star seed {prof.rl_other_seeds[0]}"]
 plots.rl_curves(histories(star_hot), hue="run", title="STaR at a high sampling temperature")
 

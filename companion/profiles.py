@@ -23,7 +23,6 @@ class SweepConfig:
     base: NTPRunConfig
     p_cots: tuple[float, ...]
     seeds: tuple[int, ...] = (0,)
-    workers: int = 2  # parallel training processes (one torch thread each)
 
     def runs(self) -> list[NTPRunConfig]:
         return [with_(self.base, p_cot=p, seed=s) for p in self.p_cots for s in self.seeds]
@@ -42,6 +41,9 @@ class Profile:
     def long_runs(self) -> list[NTPRunConfig]:
         return [with_(self.headline, p_cot=p, steps=self.long_run_steps) for p in self.long_run_p_cots]
     extra: dict = field(default_factory=dict)  # free-form notes shown in the book
+    # independent runs trained at once (companion/plan.py), one process and torch thread each:
+    # on 2 cores two small-model runs take about the time of one
+    workers: int = 1
     # chapters 3-4: RL after next-token prediction (companion/rl.py)
     rl: RLConfig = field(default_factory=RLConfig)  # the headline RL run (GRPO); variants replace fields
     rl_seeds: tuple[int, ...] = field(default_factory=lambda: (0,))  # GRPO seeds, all from one NTP start
@@ -57,6 +59,7 @@ class Profile:
         algorithm="star", round_steps=20, steps=100, eval_every=20, lr=3e-4, warmup_steps=5))
     rl_length_penalties: tuple[float, ...] = field(default_factory=lambda: (0.3, 0.7))
     rl_leap_steps: int = 0  # chapter 4: NTP steps of the leap-2 run (0 = the headline's)
+    rl_leap_d: int = 0  # ... and its d (0 = the headline's)
     linear: LinearConfig = field(default_factory=LinearConfig)  # chapter 5: the linear model
     # chapter 6 (companion/llm.py): (a) a small Llama trained from scratch on worded parity;
     # (b) a pretrained Llama-family model on GSM-style problems (set in _LLM below)
@@ -124,7 +127,7 @@ PROFILES: dict[str, Profile] = {
         name="tiny", needs_gpu=False,
         description="CI smoke scale: seconds per chapter; the numbers only show the plumbing works",
         headline=_TINY_HEADLINE,
-        sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5), workers=1),
+        sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5)),
         long_run_p_cots=(0.1, 0.25), long_run_steps=30,
         rl=RLConfig(G=4, prompts_per_step=8, steps=4, eval_every=2), rl_seeds=(0, 1, 2),
         rl_early_steps=(10,),
@@ -139,15 +142,18 @@ PROFILES: dict[str, Profile] = {
         name="cpu", needs_gpu=False,
         description="a 2-core laptop CPU: minutes per chapter; reproduces the paper's phenomena",
         headline=_CPU_HEADLINE,
-        sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), workers=2),
-        long_run_p_cots=(0.1, 0.25), long_run_steps=1000,  # p=0.25 is the headline run itself
+        sweep=SweepConfig(base=_CPU_SWEEP_BASE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5)),
+        workers=2,
+        # p=0.25 is the headline run itself. A second run at p=0.1 did not learn the chain in 1000
+        # steps (it needs ~2000) and cost one core ~6 min: the sweep shows p_cot < 1/3 at d=16
+        long_run_p_cots=(0.25,), long_run_steps=1000,
         # PAPER.md section 5: 32 prompts x G=8, lr ~2e-4 with cosine decay, no KL
         # (at d=20: 5e-4 destroyed the chain; 3e-4 left it ~9% wrong; 2e-4 reached >= 0.97 in 3/3
         # seeds). At d=50, p_cot=0.25 GRPO was >= 0.997 greedy at length 50 after 10 steps from each
         # of NTP seeds 0, 1, 2, and ended at 0.983-1.000 after 40 steps (~45 s each)
         rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=40, eval_every=10), rl_seeds=(0, 1, 2),
         # step 250: sampled long answers ~50% right (chance), RL has nothing to amplify
-        rl_start_steps=0, rl_early_steps=(250,), rl_rare_steps=250, rl_leap_steps=0,
+        rl_start_steps=0, rl_early_steps=(250,), rl_rare_steps=250, rl_leap_steps=0, rl_leap_d=16,
         # one round = 20 updates on 5,120 samples of the frozen sampler, schedule restarted
         rl_star_rounds=RLConfig(algorithm="star", round_steps=20, steps=100, eval_every=20,
                                 lr=3e-4, warmup_steps=5),
@@ -164,7 +170,7 @@ PROFILES: dict[str, Profile] = {
         description="the paper's scale (d=50, depth 4, width 256, ~10^7 samples): a GPU",
         headline=_PAPER_HEADLINE,
         sweep=SweepConfig(base=_PAPER_HEADLINE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5),
-                          seeds=(0, 1, 2), workers=1),
+                          seeds=(0, 1, 2)),
         long_run_p_cots=(0.25,), long_run_steps=80_000,
         rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300, eval_every=10), rl_seeds=(0, 1, 2),
         rl_early_steps=(5_000, 10_000), rl_other_seeds=(0, 1, 2),

@@ -462,12 +462,52 @@ def start_config(prof, *, p_cot: float | None = None, steps: int | None = None,
     return with_(prof.headline, p_cot=p_cot, steps=steps, leap=leap)
 
 
-def compare_algorithms(prof, start: NTPResult) -> dict[str, RLResult]:
+def rare_start_config(prof) -> NTPRunConfig:
+    """Chapter 3's start with the rarest long data, ``prof.rl_rare_p_cot``."""
+    return start_config(prof, p_cot=prof.rl_rare_p_cot, steps=prof.rl_rare_steps or None)
+
+
+def leap_config(prof, leap: int = 2) -> NTPRunConfig:
+    """Chapter 4's partial-chain NTP run: the headline's p_cot at ``prof.rl_leap_d`` (0 = the
+    headline's d) for ``prof.rl_leap_steps`` steps (0 = the headline's); ``leap=1`` is the
+    full-chain run it is compared with (at the sweep's d, a run of chapter 2's sweep)."""
+    from .profiles import with_
+
+    return with_(prof.headline, d=prof.rl_leap_d or None, leap=leap,
+                 steps=prof.rl_leap_steps or None)
+
+
+def algorithm_configs(prof) -> dict[str, RLConfig]:
     """GRPO over ``prof.rl_seeds``, REINFORCE and STaR over ``prof.rl_other_seeds``, all with
-    ``prof.rl`` otherwise and all from ``start``; keyed "<algorithm> seed <seed>"."""
+    ``prof.rl`` otherwise; keyed "<algorithm> seed <seed>"."""
     seeds = {"grpo": prof.rl_seeds, "reinforce": prof.rl_other_seeds, "star": prof.rl_other_seeds}
-    return {f"{a} seed {s}": train_rl(dataclasses.replace(prof.rl, algorithm=a, seed=s), start)
+    return {f"{a} seed {s}": dataclasses.replace(prof.rl, algorithm=a, seed=s)
             for a, by_seed in seeds.items() for s in by_seed}
+
+
+def compare_algorithms(prof, start: NTPResult) -> dict[str, RLResult]:
+    """The runs of :func:`algorithm_configs`, all from ``start``."""
+    return {name: train_rl(cfg, start) for name, cfg in algorithm_configs(prof).items()}
+
+
+def hot_star_configs(prof) -> dict[str, RLConfig]:
+    """STaR at ``prof.rl_hot_temperature`` with the end-to-end and with the CoT reward."""
+    hot = dataclasses.replace(prof.rl, algorithm="star", temperature=prof.rl_hot_temperature)
+    return {f"T={hot.temperature:g}, {r} reward": dataclasses.replace(hot, reward=r)
+            for r in ("end_to_end", "cot")}
+
+
+def penalty_configs(prof) -> dict[str, RLConfig]:
+    """GRPO without and with each of ``prof.rl_length_penalties``."""
+    return {f"lambda = {lp:g}": dataclasses.replace(prof.rl, length_penalty=lp)
+            for lp in (0.0, *prof.rl_length_penalties)}
+
+
+def baseline_steps(prof, start_cfg: NTPRunConfig) -> int:
+    """NTP steps of the matched-compute baseline: ``prof.rl_baseline_factor`` fresh sequences per
+    response the headline RL run samples."""
+    responses = prof.rl.steps * prof.rl.prompts_per_step * prof.rl.G
+    return -(-prof.rl_baseline_factor * responses // start_cfg.train.batch_size)
 
 
 def star_round_table(res: RLResult) -> pd.DataFrame:

@@ -1,0 +1,95 @@
+"""Independent cached runs, several processes at a time.
+
+Small models train fastest with one torch thread (runtime.py), so on a 2-core machine two runs
+in two processes take about as long as one: a chapter whose runs do not depend on each other
+finishes in about half the time. A :class:`Run` names its cache entry and how to compute it;
+:func:`compute` trains the missing ones ``workers`` at a time (a run waits for the runs it
+``needs``, e.g. RL for its NTP start) and the cache carries the results back, so callers then
+read them with the usual functions (``train_ntp``, ``train_rl``, ...), which are cache hits.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any, Callable
+
+from . import cache
+
+
+@dataclass(frozen=True)
+class Run:
+    """One cached run: ``kind``/``key`` name its cache entry, ``fn(*args)`` computes it.
+
+    ``fn`` must be importable (a module-level function) and ``args`` picklable: a worker
+    process calls it. ``needs`` are the runs it reads (they are computed first).
+    """
+
+    kind: str
+    key: Any
+    fn: Callable
+    args: tuple = ()
+    needs: tuple["Run", ...] = ()
+
+    def done(self) -> bool:
+        return cache.lookup(self.kind, self.key) is not None
+
+    def __call__(self) -> Any:
+        return self.fn(*self.args)
+
+
+def _call(run: Run) -> None:
+    run()  # the result reaches the parent through the cache
+
+
+def _missing(runs: list[Run]) -> list[Run]:
+    """The runs not in the cache yet, each once, every run after the runs it needs."""
+    todo: dict[tuple, Run] = {}
+
+    def visit(r: Run) -> None:
+        for n in r.needs:
+            visit(n)
+        if (r.kind, r.key) not in todo and not r.done():
+            todo[(r.kind, r.key)] = r
+
+    for r in runs:
+        visit(r)
+    return list(todo.values())
+
+
+def compute(runs: list[Run], workers: int = 1) -> int:
+    """Compute every run of ``runs`` (and what they need) that is not cached yet; return how
+    many were computed. Runs start in the given order (put the longest first) as soon as a
+    worker is free and the runs they need are done.
+
+    With the cache off nothing is computed here: results could not be handed back, so each
+    caller computes its own when it asks for it.
+    """
+    if workers < 1:
+        raise ValueError(f"invalid workers={workers}: must be >= 1")
+    if not cache.cache_enabled():
+        return 0
+    todo = _missing(runs)
+    if workers == 1 or len(todo) < 2:
+        for r in todo:
+            r()
+        return len(todo)
+    pending, running = list(todo), {}
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"))
+    try:
+        while pending or running:
+            for r in list(pending):
+                if len(running) < workers and all(n.done() for n in r.needs):
+                    running[pool.submit(_call, r)] = r
+                    pending.remove(r)
+            if not running:  # cannot happen when every need is in todo; never spin
+                raise RuntimeError(f"runs wait for results that are not cached: {pending}")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in finished:
+                del running[f]
+                f.result()  # a failed run raises here, naming its error
+    finally:
+        # on an error or Ctrl-C: start nothing new; runs already going finish into the cache
+        pool.shutdown(wait=True, cancel_futures=True)
+    return len(todo)
