@@ -199,9 +199,14 @@ def load_policy(cfg: LLMConfig, train_texts: list[str], max_len: int) -> CausalL
     if cfg.lora_r > 0:
         from peft import LoraConfig, get_peft_model
 
-        hf = get_peft_model(hf, LoraConfig(r=cfg.lora_r, lora_alpha=2 * cfg.lora_r,
-                                           target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-                                           lora_dropout=0.0, task_type="CAUSAL_LM"))
+        # the adapters are initialised from torch's global generator: seed it (and restore it),
+        # or the run would depend on whatever the process computed before
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            hf = get_peft_model(hf, LoraConfig(r=cfg.lora_r, lora_alpha=2 * cfg.lora_r,
+                                               target_modules=["q_proj", "k_proj", "v_proj",
+                                                               "o_proj"],
+                                               lora_dropout=0.0, task_type="CAUSAL_LM"))
     return CausalLM(hf, tok)
 
 

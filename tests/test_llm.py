@@ -123,6 +123,21 @@ def test_grpo_loss_and_gradient_match_an_independent_reference(policy):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
+def test_lora_adapters_depend_on_the_seed_only():
+    """Adapters are drawn from torch's global generator: whatever ran before must not matter."""
+    cfg = dataclasses.replace(TINY, lora_r=2)
+    texts = [t for r in mathdata.worded_parity(50, 6, random.Random(0)) for t in (r.question, r.solution)]
+
+    def adapters(global_seed: int, seed: int = 0) -> list[torch.Tensor]:
+        torch.manual_seed(global_seed)
+        p = llm.load_policy(dataclasses.replace(cfg, seed=seed), texts, 64)
+        return [v for k, v in p.hf.state_dict().items() if "lora_A" in k]
+
+    a, b, c = adapters(1), adapters(2), adapters(1, seed=1)
+    assert a and all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not all(torch.equal(x, y) for x, y in zip(a, c))
+
+
 def test_reward_is_final_answer_correctness():
     r = llm.correctness(["odd even #### odd", "#### even", "####", "odd odd"], ["odd"] * 4)
     assert r.tolist() == [1.0, 0.0, 0.0, 0.0]
