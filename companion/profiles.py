@@ -100,7 +100,9 @@ _CPU_HEADLINE = NTPRunConfig(
                          checkpoint_steps=(250,)),
     eval=EvalConfig(n_prompts=1000),
 )
-_CPU_SWEEP_BASE = with_(_CPU_HEADLINE, d=16, steps=1000)  # the chain appears after ~400-800 steps at p_cot >= 0.4
+# measured (seed 0): sampled long answers >= 90% right from step 375 at p_cot >= 0.2, from step
+# 750 at 0.1, not within 1000 steps at 0.05; at 0.3 greedy touched 0.74 at step 500, then chance
+_CPU_SWEEP_BASE = with_(_CPU_HEADLINE, d=16, steps=1000)
 
 # tiny: the cpu profile shrunk (d >= 12: at d=8 NTP alone memorises all 256 inputs)
 _TINY_HEADLINE = NTPRunConfig(
