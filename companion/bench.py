@@ -8,6 +8,7 @@
   peak (a float32 torch matmul on the same number of threads);
 * rollout throughput (sampled responses/s) with the KV cache vs recomputing the prefix;
 * one RL step of the ``cpu`` profile split into rollout and update time;
+* independent runs one after the other vs two processes at once, as the chapters train them;
 * the wall time of each chapter and of the whole book under ``tiny`` and ``cpu``, read from the
   ``timings.csv`` that every ``python -m companion book`` appends to (never a 20-minute book
   inside the benchmark: a missing file is reported as missing);
@@ -174,8 +175,46 @@ def run(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -> pd.Dat
             "KV-cache speed-up (x)": full.median / cached.median,
         })
     rows += rl_split_rows(get_profile("cpu"), repeats)
+    rows += parallel_rows(repeats=min(repeats, 2))
     rows += timing_rows()
     return pd.DataFrame(rows)
+
+
+def parallel_rows(workers: int = 2, steps: int = 200, repeats: int = 2) -> list[dict]:
+    """``workers`` independent NTP runs of the cpu model (d=20): one after the other in this
+    process vs ``workers`` processes at once, as the chapters train theirs (companion/plan.py).
+    Each repeat trains into fresh temporary caches, so nothing is read back from a cache."""
+    import os
+    import tempfile
+
+    from .pretrain import train_ntp, train_ntp_many
+
+    base = with_(get_profile("cpu").headline, d=20, steps=steps)
+    base = dataclasses.replace(base, train=dataclasses.replace(base.train, eval_every=steps),
+                               eval=dataclasses.replace(base.eval, n_prompts=200))
+    cfgs = [with_(base, seed=s) for s in range(workers)]
+    saved = {k: os.environ.get(k) for k in ("COMPANION_CACHE_DIR", "COMPANION_CACHE")}
+    t_seq, t_par = [], []
+    try:
+        os.environ["COMPANION_CACHE"] = "on"  # the workers hand their runs back through it
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
+                os.environ["COMPANION_CACHE_DIR"] = one
+                t_seq += time_it(lambda: [train_ntp(c) for c in cfgs], 1)
+                os.environ["COMPANION_CACHE_DIR"] = many
+                t_par += time_it(lambda: train_ntp_many(cfgs, workers=workers), 1)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    seq, par = statistics.median(t_seq), statistics.median(t_par)
+    return _rows(f"{workers} NTP runs, cpu profile model (d=20, {steps} steps + 1 evaluation each)", {
+        "one after the other (1 process), s": seq,
+        f"{workers} processes at once (process start-up included), s": par,
+        "speed-up (x)": seq / par,
+    })
 
 
 def rl_split_rows(prof, repeats: int, d: int | None = None) -> list[dict]:

@@ -1,6 +1,7 @@
 """The benchmark's bookkeeping (its timings are measured by `python -m companion bench`, not here)."""
 
 import pandas as pd
+import pytest
 
 from companion import bench
 from companion.profiles import get_profile
@@ -107,3 +108,15 @@ def test_the_runner_records_chapter_times_and_runs_trained(tmp_path, isolated_ca
                                 "scope"]
     assert df.chapter.tolist() == ["01_setup", run.BOOK_ROW] and df.new_runs.tolist() == [0, 3]
     assert df.cache.tolist() == ["on", "on"] and df.seconds.tolist() == [1.2, 9.0]
+
+
+def test_parallel_rows_time_both_ways_and_leave_the_environment_alone(isolated_cache):
+    import os
+
+    rows = bench.parallel_rows(steps=2, repeats=1)
+    values = {r["measure"]: r["value"] for r in rows}
+    seq = values["one after the other (1 process), s"]
+    par = values["2 processes at once (process start-up included), s"]
+    assert seq > 0 and par > 0 and values["speed-up (x)"] == pytest.approx(seq / par)
+    assert os.environ["COMPANION_CACHE_DIR"] == str(isolated_cache)
+    assert "COMPANION_CACHE" not in os.environ
