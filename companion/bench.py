@@ -134,18 +134,20 @@ def run(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -> pd.Dat
     # a ratio needs only a few steps, and d=20 keeps the benchmark short
     cpu = with_(get_profile("cpu").headline, d=20)
     m = cpu.model
-    for label, cfg in ((f"cpu profile model (d=20, {m.n_layer}x{m.n_embd})", cpu),
-                       ("larger (d=20, 4x128)", NTPRunConfig(
-                           task=cpu.task, model=dataclasses.replace(m, n_layer=4, n_embd=128),
-                           train=cpu.train, eval=cpu.eval))):
-        tokens, flops = step_tokens_and_flops(cfg, steps, cfg.train.seed + 1)
+    # the cpu model's steps take ~0.1 s: it runs 4x the steps, so that one fit's fixed set-up
+    # (and the machine's noise) weighs about as much as in the larger model's ~0.6 s steps
+    for label, cfg, n in ((f"cpu profile model (d=20, {m.n_layer}x{m.n_embd})", cpu, 4 * steps),
+                          ("larger (d=20, 4x128)", NTPRunConfig(
+                              task=cpu.task, model=dataclasses.replace(m, n_layer=4, n_embd=128),
+                              train=cpu.train, eval=cpu.eval), steps)):
+        tokens, flops = step_tokens_and_flops(cfg, n, cfg.train.seed + 1)
         # warm both paths up, then alternate them so that load changes hit both alike
         bare_loop(cfg, 3)
         lightning_loop(cfg, 3)
         t_bare, t_light = [], []
         for _ in range(repeats):
-            t_bare += time_it(lambda: bare_loop(cfg, steps), 1)
-            t_light += time_it(lambda: lightning_loop(cfg, steps), 1)
+            t_bare += time_it(lambda: bare_loop(cfg, n), 1)
+            t_light += time_it(lambda: lightning_loop(cfg, n), 1)
         bare, light = Timing(t_bare, tokens), Timing(t_light, tokens)
         rows += _rows(f"NTP training, {label}", {
             "bare PyTorch loop, tokens/s": bare.rate,
