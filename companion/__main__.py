@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     sub.add_parser("list", help="list the profiles and the chapters")
     bn = sub.add_parser("bench", help="measure throughput ratios side by side (prints a table)")
-    bn.add_argument("--steps", type=int, default=60, help="training steps per repeat (default 60; the cpu model runs 4x as many)")
+    bn.add_argument("--steps", type=int, default=60,
+                    help="training steps per repeat (default 60; the cpu model runs 4x as many)")
     bn.add_argument("--repeats", type=int, default=3, help="repeats; medians are reported (default 3)")
     bn.add_argument("--csv", type=Path, default=Path("bench.csv"), help="where to write the results")
     bn.add_argument("--scale", action="store_true",

@@ -22,7 +22,6 @@ Speed is measured here, never asserted in tests: numbers depend on the machine a
 from __future__ import annotations
 
 import dataclasses
-
 import math
 import statistics
 import time
@@ -188,6 +187,7 @@ def parallel_rows(workers: int = 2, steps: int = 200, repeats: int = 2) -> list[
     Each repeat trains into fresh temporary caches, so nothing is read back from a cache."""
     import os
     import tempfile
+    from unittest import mock
 
     from .pretrain import train_ntp, train_ntp_many
 
@@ -195,22 +195,15 @@ def parallel_rows(workers: int = 2, steps: int = 200, repeats: int = 2) -> list[
     base = dataclasses.replace(base, train=dataclasses.replace(base.train, eval_every=steps),
                                eval=dataclasses.replace(base.eval, n_prompts=200))
     cfgs = [with_(base, seed=s) for s in range(workers)]
-    saved = {k: os.environ.get(k) for k in ("COMPANION_CACHE_DIR", "COMPANION_CACHE")}
     t_seq, t_par = [], []
-    try:
-        os.environ["COMPANION_CACHE"] = "on"  # the workers hand their runs back through it
+    # the workers inherit the environment and hand their runs back through the cache: it must be on
+    with mock.patch.dict(os.environ, {"COMPANION_CACHE": "on"}):
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
                 os.environ["COMPANION_CACHE_DIR"] = one
                 t_seq += time_it(lambda: [train_ntp(c) for c in cfgs], 1)
                 os.environ["COMPANION_CACHE_DIR"] = many
                 t_par += time_it(lambda: train_ntp_many(cfgs, workers=workers), 1)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     seq, par = statistics.median(t_seq), statistics.median(t_par)
     return _rows(f"{workers} NTP runs, cpu profile model (d=20, {steps} steps + 1 evaluation each)", {
         "one after the other (1 process), s": seq,

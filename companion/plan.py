@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from . import parallel
 from .config import LLMConfig, NTPRunConfig, RLConfig
 from .parallel import Run
-from .pretrain import train_ntp
+from .pretrain import ntp_run, train_ntp
 from .rl import (ContinueNTPConfig, RLRunConfig, algorithm_configs, baseline_steps, continue_ntp,
                  hot_star_configs, leap_config, penalty_configs, rare_start_config, start_config,
                  train_rl)
-
-
-def ntp(cfg: NTPRunConfig) -> Run:
-    return Run("ntp", cfg, train_ntp, (cfg,))
 
 
 def _rl(cfg: RLConfig, start: NTPRunConfig, step: int) -> None:
@@ -31,7 +27,7 @@ def _rl(cfg: RLConfig, start: NTPRunConfig, step: int) -> None:
 def rl(cfg: RLConfig, start: NTPRunConfig, step: int | None = None) -> Run:
     step = start.train.steps if step is None else int(step)
     return Run("rl", RLRunConfig(rl=cfg, start=start, start_step=step), _rl, (cfg, start, step),
-               needs=(ntp(start),))
+               needs=(ntp_run(start),))
 
 
 def _more_ntp(start: NTPRunConfig, steps: int) -> None:
@@ -40,7 +36,7 @@ def _more_ntp(start: NTPRunConfig, steps: int) -> None:
 
 def more_ntp(start: NTPRunConfig, steps: int) -> Run:
     key = ContinueNTPConfig(start=start, start_step=start.train.steps, steps=int(steps))
-    return Run("ntp-continue", key, _more_ntp, (start, int(steps)), needs=(ntp(start),))
+    return Run("ntp-continue", key, _more_ntp, (start, int(steps)), needs=(ntp_run(start),))
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ def runs(prof, chapter: int) -> list[Run]:
     """The runs chapter ``chapter`` reads under profile ``prof``, longest first."""
     start = start_config(prof)
     if chapter == 2:  # the headline-d runs take ~4x a sweep run: start them first
-        return [ntp(c) for c in (*prof.long_runs(), *prof.sweep.runs())]
+        return [ntp_run(c) for c in (*prof.long_runs(), *prof.sweep.runs())]
     if chapter == 3:
         return [rl(prof.rl, rare_start_config(prof)),  # NTP then RL: the longest
                 *(rl(c, start) for c in algorithm_configs(prof).values()),
@@ -75,7 +71,8 @@ def runs(prof, chapter: int) -> list[Run]:
                 *(rl(prof.rl, start, k) for k in prof.rl_early_steps),
                 more_ntp(start, baseline_steps(prof, start))]
     if chapter == 4:
-        return [rl(prof.rl_star_rounds, start), ntp(leap_config(prof)), ntp(leap_config(prof, 1)),
+        return [rl(prof.rl_star_rounds, start),
+                ntp_run(leap_config(prof)), ntp_run(leap_config(prof, 1)),
                 *(rl(c, start) for c in penalty_configs(prof).values()),
                 *(rl(c, start) for c in algorithm_configs(prof).values())]
     if chapter == 6:  # the paper tier (c) is given its inputs in the chapter: it runs there

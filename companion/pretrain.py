@@ -433,12 +433,17 @@ def train_ntp(cfg: NTPRunConfig, progress: bool = False) -> NTPResult:
     return _read(cfg, hit)
 
 
+def ntp_run(cfg: NTPRunConfig) -> Run:
+    """``train_ntp(cfg)`` as a :class:`~companion.parallel.Run` (its cache entry and the call)."""
+    return Run("ntp", cfg, train_ntp, (cfg,))
+
+
 def train_ntp_many(cfgs: list[NTPRunConfig], workers: int = 1) -> list[NTPResult]:
     """Train several independent runs, ``workers`` processes at a time (1 torch thread each).
 
     Results come back through the cache, in the order of ``cfgs``.
     """
-    compute([Run("ntp", c, train_ntp, (c,)) for c in cfgs], workers=workers)
+    compute([ntp_run(c) for c in cfgs], workers=workers)
     return [train_ntp(c) for c in cfgs]
 
 
