@@ -23,18 +23,15 @@
 profile = "cpu"
 
 # %% tags=["remove-cell"]
-from myst_nb import glue
-
-from companion import plan, plots, theory
-from companion.evaluate import verdict
-from companion.pretrain import results_frame, train_ntp
+from companion import plots
+from companion.experiments import glue_numbers, ntp_threshold
 from companion.profiles import get_profile
 
 prof = get_profile(profile)
 plots.theme()
-base = prof.sweep.base
-# every run of this chapter, `prof.workers` at a time (the cells below read them from the cache)
-plan.prefetch(prof, 2)
+# every run of this chapter, `prof.workers` at a time, then read from the cache
+ex = ntp_threshold.load(prof)
+glue_numbers(ex.numbers())
 
 # %% [markdown]
 # ## A sweep over $p_{cot}$
@@ -45,19 +42,8 @@ plan.prefetch(prof, 2)
 # run per $p_{cot}$ and seed. Every run is cached by its full configuration; rebuilding the book
 # reuses it. Each point is evaluated on {glue:text}`n_eval:,` fresh prompts.
 
-# %% tags=["remove-cell"]
-glue("profile_name", prof.name, display=False)
-glue("n_layer", base.model.n_layer, display=False)
-glue("n_embd", base.model.n_embd, display=False)
-glue("sweep_steps", base.train.steps, display=False)
-glue("batch", base.train.batch_size, display=False)
-glue("sweep_samples", base.train.steps * base.train.batch_size, display=False)
-glue("sweep_d", base.task.d, display=False)
-glue("n_eval", base.eval.n_prompts, display=False)
-
 # %%
-sweep = [train_ntp(cfg) for cfg in prof.sweep.runs()]
-final = results_frame(sweep)
+final = ex.final
 final.pivot_table(index="p_cot", columns="decoding",
                   values=["accuracy", "long_frac", "median_len"]).round(3)
 
@@ -77,15 +63,6 @@ plots.sweep_accuracy(final)
 # as it saw it. The largest gap between the sampled long fraction and $p_{cot}$ over the sweep is
 # {glue:text}`calib_gap:.3f`.
 
-# %% tags=["remove-cell"]
-greedy = final[final.decoding == "greedy"].groupby("p_cot").accuracy.mean()
-sampled = final[final.decoding == "sampled"].groupby("p_cot").long_frac.mean()
-glue("acc_low", float(greedy.loc[0.1]), display=False)
-glue("acc_high", float(greedy.loc[0.5]), display=False)
-glue("sweep_verdict", verdict(greedy, theory.greedy_accuracy(greedy.index.values), tol=0.05,
-                              skip=lambda p: abs(p - 1 / 3) < 0.05), display=False)
-glue("calib_gap", float((sampled - sampled.index.to_series()).abs().max()), display=False)
-
 # %%
 plots.calibration(final)
 
@@ -96,26 +73,7 @@ plots.calibration(final)
 # The run at the headline's $p_{cot}$ is also where chapter 3's reinforcement learning starts.
 
 # %%
-long_runs = [train_ntp(cfg) for cfg in prof.long_runs()]
-history = results_frame(long_runs, final_only=False)
-plots.accuracy_vs_samples(history)
-
-# %% tags=["remove-cell"]
-g = history[history.decoding == "greedy"]
-last = g[g.step == g.step.max()]
-glue("long_d", prof.headline.task.d, display=False)
-glue("long_samples", int(g.samples.max()), display=False)
-glue("long_final_acc", float(last.accuracy.max()), display=False)
-glue("long_max_acc", float(g[g.step > 0].accuracy.max()), display=False)
-glue("long_final_len", float(last.median_len.max()), display=False)
-s = history[(history.decoding == "sampled") & (history.step == history.step.max())]
-acc_long = float(s.acc_long.min())
-glue("long_sampled_acc_long", acc_long, display=False)
-glue("long_which", "the lowest over the runs" if len(long_runs) > 1 else
-     f"p_cot = {prof.long_run_p_cots[0]:g}", display=False)
-glue("knows_chain", "The knowledge is there; greedy decoding does not use it." if acc_long >= 0.9 else
-     "At this budget the chain itself is not fully learned yet, which RL will need (chapter 3).",
-     display=False)
+plots.accuracy_vs_samples(ex.history)
 
 # %% [markdown]
 # After {glue:text}`long_samples:,` samples greedy accuracy ends at no more than

@@ -25,20 +25,16 @@
 profile = "cpu"
 
 # %% tags=["remove-cell"]
-from myst_nb import glue
-
-from companion import plan, plots
-from companion.evaluate import evaluate
-from companion.pretrain import train_ntp
+from companion import plots
+from companion.experiments import glue_numbers, rl_after_ntp
 from companion.profiles import get_profile
-from companion.rl import (baseline_steps, compare_algorithms, continue_ntp, histories,
-                          hot_star_configs, rare_start_config, start_config, summarize, train_rl)
+from companion.train import histories, summarize
 
 prof = get_profile(profile)
 plots.theme()
-rl = prof.rl
-# every run of this chapter, `prof.workers` at a time (the cells below read them from the cache)
-plan.prefetch(prof, 3)
+# every run of this chapter, `prof.workers` at a time, then read from the cache
+ex = rl_after_ntp.load(prof)
+glue_numbers(ex.numbers())
 
 # %% [markdown]
 # ## The starting point
@@ -50,17 +46,7 @@ plan.prefetch(prof, 3)
 # right. The knowledge is in the model; greedy decoding does not use it.
 
 # %%
-start = train_ntp(start_config(prof))
-start.history[start.history.step == start.config.train.steps].set_index("decoding")[
-    ["accuracy", "long_frac", "mean_len", "acc_long", "acc_short"]].round(3)
-
-# %% tags=["remove-cell"]
-s0 = start.final("sampled")
-glue("d", start.config.task.d, display=False)
-glue("p_cot", start.config.task.p_cot, display=False)
-glue("ntp_samples", start.config.train.steps * start.config.train.batch_size, display=False)
-glue("ntp_greedy", start.final("greedy")["accuracy"], display=False)
-glue("ntp_acc_long", s0["acc_long"], display=False)
+ex.start_table().round(3)
 
 # %% [markdown]
 # ## GRPO, REINFORCE and STaR
@@ -70,38 +56,17 @@ glue("ntp_acc_long", s0["acc_long"], display=False)
 # `<eos>` is the parity (0 otherwise, malformed answers included). GRPO normalises the rewards
 # within each group of $G$; REINFORCE subtracts the batch mean; STaR keeps the correct responses
 # and fits them by next-token prediction. The three differ only in that argument of one objective
-# (`companion/rl.py`). Learning rate {glue:text}`lr` with cosine decay, no KL term, token
+# (`companion/objective.py`). Learning rate {glue:text}`lr` with cosine decay, no KL term, token
 # log-probabilities summed per response. GRPO runs with {glue:text}`n_seeds` RL seeds (one NTP
 # start; the band spans the seeds), REINFORCE and STaR with {glue:text}`n_other_seeds`.
 
 # %%
-runs = compare_algorithms(prof, start)
-hist = histories(runs)
+hist = histories(ex.algorithms)
 plots.rl_curves(hist, hue="algorithm")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-table = summarize(runs)
-table.round(3)
-
-# %% tags=["remove-cell"]
-glue("G", rl.G, display=False)
-glue("prompts", rl.prompts_per_step, display=False)
-glue("temp", rl.temperature, display=False)
-glue("lr", rl.lr, display=False)
-glue("n_seeds", len(prof.rl_seeds), display=False)
-glue("n_other_seeds", len(prof.rl_other_seeds), display=False)
-by_algo = table.groupby("algorithm")
-reach = by_algo["responses to 0.95"]
-glue("grpo_reach_max", float(reach.max()["grpo"]), display=False)
-glue("grpo_reach_min", float(reach.min()["grpo"]), display=False)
-glue("grpo_n_reached", int(table[table.algorithm == "grpo"]["responses to 0.95"].notna().sum()),
-     display=False)
-glue("grpo_final_min", float(by_algo["final greedy accuracy"].min()["grpo"]), display=False)
-glue("grpo_len", float(by_algo["final mean length"].mean()["grpo"]), display=False)
-glue("reinforce_final", float(by_algo["final greedy accuracy"].mean()["reinforce"]), display=False)
-glue("star_final", float(by_algo["final greedy accuracy"].mean()["star"]), display=False)
-glue("rl_responses", int(table.responses.max()), display=False)
+summarize(ex.algorithms).round(3)
 
 # %% [markdown]
 # GRPO reached greedy accuracy 0.95 in {glue:text}`grpo_n_reached` of {glue:text}`n_seeds` seeds,
@@ -120,16 +85,8 @@ glue("rl_responses", int(table.responses.max()), display=False)
 # NTP run is still calibrated in length, and $p_{cot} < 1/3$ keeps the greedy answer short.
 
 # %%
-baseline = continue_ntp(start, steps=baseline_steps(prof, start.config))
-plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=baseline,
+plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=ex.baseline.history,
                 title="RL (GRPO) against continued next-token prediction")
-
-# %% tags=["remove-cell"]
-bg = baseline[baseline.decoding == "greedy"]
-glue("baseline_factor", prof.rl_baseline_factor, display=False)
-glue("baseline_samples", int(bg.samples.max()), display=False)
-glue("baseline_max", float(bg.accuracy.max()), display=False)
-glue("baseline_len", float(bg.mean_len.iloc[-1]), display=False)
 
 # %% [markdown]
 # Over {glue:text}`baseline_samples:,` further demonstrations the best greedy accuracy of the
@@ -142,38 +99,10 @@ glue("baseline_len", float(bg.mean_len.iloc[-1]), display=False)
 # RL from a too-early checkpoint can lengthen the answers without making them right.
 
 # %%
-steps = (*prof.rl_early_steps, start.config.train.steps)
-early = {f"NTP step {k}": train_rl(rl, start, step=k) for k in steps}
-early_hist = histories(early)
-plots.rl_curves(early_hist, hue="run", title="GRPO from earlier and later NTP checkpoints")
+plots.rl_curves(histories(ex.early), hue="run", title="GRPO from earlier and later NTP checkpoints")
 
 # %%
-ckpt = [{"NTP step": k, **evaluate(start.load_model(k), start.task, start.config.eval,
-                                   ("sampled",))[0]} for k in steps]
-summarize(early).assign(**{"sampled acc_long at start": [c["acc_long"] for c in ckpt]}).round(3)
-
-# %% tags=["remove-cell"]
-early_table = summarize(early)
-glue("early_step", steps[0], display=False)
-glue("early_final", float(early_table["final greedy accuracy"].iloc[0]), display=False)
-glue("early_len", float(early_table["final mean length"].iloc[0]), display=False)
-glue("early_acc_long", float(ckpt[0]["acc_long"]), display=False)
-# when the chain appeared in the start run: the first evaluation with sampled long answers >= 90% right
-hs = start.history[start.history.decoding == "sampled"].sort_values("step")
-learned = hs[hs.acc_long >= 0.9]
-if len(learned):
-    k = int(learned.step.iloc[0])
-    before = hs[hs.step < k]
-    prev = (f"; at step {int(before.step.iloc[-1]):,} they were {before.acc_long.iloc[-1]:.0%} right"
-            if len(before) and before.acc_long.notna().iloc[-1] else "")
-    glue("chain_appears", f"{prof.name} profile: sampled long answers are first at least 90% right at "
-         f"NTP step {k:,}{prev}", display=False)
-    glue("chain_long", k * start.config.train.batch_size * start.config.task.p_cot, display=False)
-else:
-    glue("chain_long", start.config.train.steps * start.config.train.batch_size
-         * start.config.task.p_cot, display=False)  # a lower bound: not learned within the run
-    glue("chain_appears", f"{prof.name} profile: sampled long answers never reach 90% right in "
-         f"this NTP run", display=False)
+ex.early_table().round(3)
 
 # %% [markdown]
 # From NTP step {glue:text}`early_step`, where sampled long answers are right only
@@ -192,27 +121,14 @@ else:
 # $p_{cot} =$ {glue:text}`p_cot` had seen when its chain appeared.
 
 # %%
-rare_start = train_ntp(rare_start_config(prof))
-rare = train_rl(rl, rare_start)
-summarize({f"p_cot = {prof.rl_rare_p_cot:g}": rare}).round(3)
-
-# %% tags=["remove-cell"]
-rare_cfg = rare_start.config
-glue("rare_p", prof.rl_rare_p_cot, display=False)
-glue("rare_long", rare_cfg.train.steps * rare_cfg.train.batch_size * rare_cfg.task.p_cot, display=False)
-rs = rare.curve("sampled")
-glue("rare_len0", float(rs.mean_len.iloc[0]), display=False)
-glue("rare_len1", float(rs.mean_len.iloc[-1]), display=False)
-glue("rare_final", rare.final("greedy")["accuracy"], display=False)
-glue("rare_acc_long0", float(rare_start.final("sampled")["acc_long"]), display=False)
+summarize({f"p_cot = {prof.rl_after_ntp.rare_p_cot:g}": ex.rare}).round(3)
 
 # %% [markdown]
 # The sampled answers go from {glue:text}`rare_len0:.2f` to {glue:text}`rare_len1:.2f` tokens on
 # average and greedy accuracy ends at {glue:text}`rare_final:.3f`: the rare long answers were right
 # only {glue:text}`rare_acc_long0:.2f` of the time at the start, so there was no chain to reward.
 # This is a limit of our compute, not a contradiction of the paper: rare long data needs a
-# correspondingly longer NTP phase before RL can take off (PAPER.md section 5: at $d = 16$,
-# $p_{cot} = 0.02$, GRPO was stuck after 800 NTP steps and reached 0.89 after 5,000).
+# correspondingly longer NTP phase before RL can take off.
 #
 # ## When STaR fails: high temperature and the end-to-end reward
 #
@@ -222,15 +138,7 @@ glue("rare_acc_long0", float(rare_start.final("sampled")["acc_long"]), display=F
 # counts only if every step is right) removes those samples.
 
 # %%
-star_hot = {name: train_rl(cfg, start) for name, cfg in hot_star_configs(prof).items()}
-star_hot["T=1, end_to_end reward"] = runs[f"star seed {prof.rl_other_seeds[0]}"]
-plots.rl_curves(histories(star_hot), hue="run", title="STaR at a high sampling temperature")
-
-# %% tags=["remove-cell"]
-hot_table = summarize(star_hot).set_index("run")["final greedy accuracy"]
-glue("hot_T", prof.rl_hot_temperature, display=False)
-glue("hot_e2e", float(hot_table.iloc[0]), display=False)
-glue("hot_cot", float(hot_table.iloc[1]), display=False)
+plots.rl_curves(histories(ex.hot_star), hue="run", title="STaR at a high sampling temperature")
 
 # %% [markdown]
 # At $T =$ {glue:text}`hot_T` STaR ends at greedy accuracy {glue:text}`hot_e2e:.3f` with the
@@ -252,8 +160,3 @@ glue("hot_cot", float(hot_table.iloc[1]), display=False)
 # What differs is scale: the paper trains larger transformers on $d = 50$ for about $10^7$
 # samples on GPUs; here a 2-core CPU trains a small GPT on $d =$ {glue:text}`d` for minutes. The RL
 # recipe (group size, learning rate, no KL) is ours: the paper does not publish it.
-
-# %% tags=["remove-cell"]
-glue("profile_name", prof.name, display=False)
-glue("n_layer", start.config.model.n_layer, display=False)
-glue("n_embd", start.config.model.n_embd, display=False)

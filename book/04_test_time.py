@@ -24,26 +24,16 @@
 profile = "cpu"
 
 # %% tags=["remove-cell"]
-import dataclasses
-
-import pandas as pd
-from myst_nb import glue
-
-from companion import plan, plots
-from companion.pretrain import train_ntp
+from companion import plots
+from companion.experiments import glue_numbers, test_time
 from companion.profiles import get_profile
-from companion.rl import (compare_algorithms, histories, leap_config, penalty_configs,
-                          star_round_table, start_config, summarize, train_rl)
+from companion.train import histories
 
 prof = get_profile(profile)
 plots.theme()
-rl = prof.rl
-# every run of this chapter, `prof.workers` at a time (the cells below read them from the cache)
-plan.prefetch(prof, 4)
-start = train_ntp(start_config(prof))  # chapter 3's start (cached)
-d = start.config.task.d
-glue("d", d, display=False)
-glue("profile_name", prof.name, display=False)
+# every run of this chapter, `prof.workers` at a time, then read from the cache
+ex = test_time.load(prof)
+glue_numbers(ex.numbers())
 
 # %% [markdown]
 # ## From one token to $d$
@@ -53,19 +43,8 @@ glue("profile_name", prof.name, display=False)
 # {glue:text}`n_seeds` seeds.
 
 # %%
-grpo = {f"seed {s}": train_rl(dataclasses.replace(rl, seed=s), start) for s in prof.rl_seeds}
-grpo_hist = histories(grpo)
-plots.rl_curves(grpo_hist, hue="algorithm", decoding="rollout",
+plots.rl_curves(histories(ex.grpo), hue="algorithm", decoding="rollout",
                 title="What GRPO samples while it learns")
-
-# %% tags=["remove-cell"]
-g = grpo_hist[grpo_hist.decoding == "greedy"]
-first, last = g[g.step == 0], g[g.step == g.step.max()]
-glue("n_seeds", len(prof.rl_seeds), display=False)
-glue("len_start", float(first.mean_len.mean()), display=False)
-glue("len_end_min", float(last.mean_len.min()), display=False)
-glue("len_end_max", float(last.mean_len.max()), display=False)
-glue("long_end", float(last.long_frac.min()), display=False)
 
 # %% [markdown]
 # Greedy answers start {glue:text}`len_start:.1f` token(s) long and end {glue:text}`len_end_min:.1f`
@@ -78,7 +57,7 @@ glue("long_end", float(last.long_frac.min()), display=False)
 # response length. Accuracy above chance appears only together with long answers.
 
 # %%
-plots.accuracy_vs_length(histories(compare_algorithms(prof, start)), hue="algorithm")
+plots.accuracy_vs_length(histories(ex.algorithms), hue="algorithm")
 
 # %% [markdown]
 # ## STaR, round by round, against $p \mapsto 2p/(1+p)$
@@ -90,21 +69,11 @@ plots.accuracy_vs_length(histories(compare_algorithms(prof, start)), hue="algori
 # to that fraction (chapter 2). We measure the sampled long fraction at the end of each round.
 
 # %%
-rounds = star_round_table(train_rl(prof.rl_star_rounds, start))
+rounds = ex.rounds
 plots.star_rounds(rounds)
 
 # %%
 rounds.assign(gap=(rounds.measured - rounds.predicted).abs()).round(3)
-
-# %% tags=["remove-cell"]
-star = prof.rl_star_rounds
-glue("round_steps", star.round_steps, display=False)
-glue("round_responses", star.round_steps * star.prompts_per_step * star.G, display=False)
-early_rounds = rounds[rounds["round"].between(1, 3)]
-glue("star_gap3", float((early_rounds.measured - early_rounds.predicted).abs().max()), display=False)
-glue("star_p0", float(rounds.measured.iloc[0]), display=False)
-glue("star_p1", float(rounds.measured.iloc[1]), display=False)
-glue("star_pred1", float(rounds.predicted.iloc[1]), display=False)
 
 # %% [markdown]
 # From a sampled long fraction of {glue:text}`star_p0:.3f`, the first round measures
@@ -120,31 +89,7 @@ glue("star_pred1", float(rounds.predicted.iloc[1]), display=False)
 # ({glue:text}`leap_d_note`).
 
 # %%
-leap2, full = train_ntp(leap_config(prof)), train_ntp(leap_config(prof, leap=1))
-leaps = pd.concat([full.history.assign(chain="full (leap 1)"),
-                   leap2.history.assign(chain="leap 2")], ignore_index=True)
-plots.accuracy_vs_samples(leaps, hue="chain")
-
-# %% tags=["remove-cell"]
-glue("leap_p", leap2.config.task.p_cot, display=False)
-glue("leap_d", leap2.config.task.d, display=False)
-glue("leap_d_note", "the headline's d" if leap2.config.task.d == d else
-     f"smaller than the headline's d = {d}, for the {prof.name} profile's time budget; the "
-     "full-chain run is chapter 2's sweep run at this d",
-     display=False)
-glue("leap1_steps", full.config.train.steps, display=False)
-glue("leap2_steps", leap2.config.train.steps, display=False)
-glue("leap2_acc", leap2.final("greedy")["accuracy"], display=False)
-glue("leap2_len", leap2.final("greedy")["mean_len"], display=False)
-glue("leap2_acc_long", leap2.final("sampled")["acc_long"], display=False)
-glue("leap1_acc", full.final("greedy")["accuracy"], display=False)
-l2 = leap2.final("greedy")["accuracy"], leap2.final("sampled")["acc_long"]
-glue("leap_verdict", "the partial chain lets next-token prediction alone generalize below 1/3, as "
-     "the paper reports." if l2[0] >= 0.9 else
-     "the leap-2 chain itself is not learned at this budget, so this run can neither confirm nor "
-     "refute the paper's claim: it needs a longer NTP phase (the `paper` profile)." if not l2[1] >= 0.9
-     else "the leap-2 chain is learned, yet greedy decoding still answers short: the paper's claim is "
-     "not reproduced at this scale.", display=False)
+plots.accuracy_vs_samples(ex.leaps, hue="chain")
 
 # %% [markdown]
 # At $p_{cot} =$ {glue:text}`leap_p`, after {glue:text}`leap2_steps:,` steps, the leap-2 model ends at greedy accuracy
@@ -160,17 +105,7 @@ glue("leap_verdict", "the partial chain lets next-token prediction alone general
 # $1 - \lambda$, so for $\lambda < 1/2$ the chain still pays, above it guessing short pays more.
 
 # %%
-penalised = {name: train_rl(cfg, start) for name, cfg in penalty_configs(prof).items()}
-plots.rl_curves(histories(penalised), hue="run", title="GRPO with a length penalty")
-
-# %% tags=["remove-cell"]
-pen = summarize(penalised).set_index("run")
-glue("pen_lo", prof.rl_length_penalties[0], display=False)
-glue("pen_hi", prof.rl_length_penalties[-1], display=False)
-glue("pen_lo_acc", float(pen["final greedy accuracy"].iloc[1]), display=False)
-glue("pen_lo_len", float(pen["final mean length"].iloc[1]), display=False)
-glue("pen_hi_acc", float(pen["final greedy accuracy"].iloc[-1]), display=False)
-glue("pen_hi_len", float(pen["final mean length"].iloc[-1]), display=False)
+plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length penalty")
 
 # %% [markdown]
 # With $\lambda =$ {glue:text}`pen_lo` GRPO ends at greedy accuracy {glue:text}`pen_lo_acc:.3f`

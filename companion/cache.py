@@ -16,12 +16,17 @@ The root is ``$COMPANION_CACHE_DIR`` if set, else ``~/.cache/companion``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from . import __version__
 from .config import config_key, to_dict
@@ -42,6 +47,32 @@ def run_dir(kind: str, cfg: Any) -> Path:
 def partial_dir(kind: str, cfg: Any) -> Path:
     """Where an unfinished run of this config keeps its work (and resume checkpoint)."""
     return cache_root() / f".partial-{kind}-{config_key(cfg, __version__)}"
+
+
+@contextlib.contextmanager
+def exclusive(kind: str, cfg: Any) -> Iterator[None]:
+    """Hold the lock of one run while it is looked up and computed, so that two processes asked
+    for the same config never share its partial folder: the second waits, then finds it cached.
+
+    Under DDP (``RANK`` set by torchrun) only the first process locks: the others train the same
+    run with it. With the cache off there is nothing to share, so nothing is locked.
+    """
+    if not cache_enabled() or os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(root / f".lock-{kind}-{config_key(cfg, __version__)}")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"companion: another process is computing {run_dir(kind, cfg).name}; waiting for it "
+              "to finish (its result is then read from the cache)", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class CacheCorrupt(RuntimeError):

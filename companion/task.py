@@ -136,6 +136,32 @@ class ParityMixture:
         return self.parse(responses).answer == self.parity(bits)
 
 
+# the RL reward of the parity task (companion/train/rl.py)
+def rewards(task: ParityMixture, bits: torch.Tensor, responses: torch.Tensor,
+            kind: str = "end_to_end", length_penalty: float = 0.0) -> torch.Tensor:
+    """Reward per response [N] (float).
+
+    ``end_to_end``: 1 if the last token before <eos> equals the parity, else 0 (the
+    paper's outcome reward; malformed responses get 0). ``cot``: as end-to-end, and a
+    long response must moreover be the exact chain (a right answer reached by a wrong
+    chain earns 0). ``length_penalty`` lambda subtracts lambda * (tokens / chain length):
+    a full chain costs lambda, a short answer lambda / chain length.
+    """
+    parsed = task.parse(responses)
+    r = (parsed.answer == task.parity(bits)).float()
+    if kind == "cot":
+        n = task.chain_len
+        exact_chain = (parsed.length == n) & (responses[:, :n] == task.chain(bits)).all(dim=1)
+        r = r * ((parsed.length == 1) | exact_chain).float()
+    elif kind != "end_to_end":
+        raise ValueError(f"invalid reward={kind!r}: must be 'end_to_end' or 'cot'.")
+    if length_penalty:
+        # malformed responses (no <eos>) count every token they produced
+        n_tok = torch.where(parsed.length >= 0, parsed.length, responses.shape[1]).float()
+        r = r - length_penalty * n_tok / task.chain_len
+    return r
+
+
 def render(tokens: torch.Tensor | list[int], drop_pad: bool = True) -> str:
     """Human-readable tokens, e.g. ``1 0 1 1 = 1 <eos>``."""
     ids = tokens.tolist() if isinstance(tokens, torch.Tensor) else list(tokens)

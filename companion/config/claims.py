@@ -1,0 +1,154 @@
+"""A profile: the size of every claim's experiment, one typed block per claim.
+
+Each block names the knobs of one experiment module (``companion/experiments/``) with explicit
+values; ``Profile`` checks that the blocks fit together (e.g. RL starts from checkpoints the NTP
+run keeps) before any compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .core import NTPRunConfig, SweepConfig, with_
+from .linear import LinearConfig
+from .llm import LLMConfig, LLMDataConfig
+from .rl import RLConfig
+from .validate import check, check_float, check_int, check_tuple
+
+
+@dataclass(frozen=True)
+class NTPThreshold:
+    """Chapter 2 (experiments/ntp_threshold.py): next-token prediction alone across p_cot."""
+
+    sweep: SweepConfig  # the p_cot sweep (its d may be smaller than the headline's)
+    long_run_p_cots: tuple[float, ...]  # runs at the headline d, evaluated along training
+    long_run_steps: int  # ... for this many steps (the headline's: the run is shared with RL)
+
+    def __post_init__(self) -> None:
+        check_tuple("long_run_p_cots", self.long_run_p_cots)
+        for p in self.long_run_p_cots:
+            check_float("long_run_p_cots[i]", p, 0.0, 1.0)
+        check_int("long_run_steps", self.long_run_steps, 1)
+
+    def long_runs(self, headline: NTPRunConfig) -> list[NTPRunConfig]:
+        return [with_(headline, p_cot=p, steps=self.long_run_steps) for p in self.long_run_p_cots]
+
+
+@dataclass(frozen=True)
+class RLAfterNTP:
+    """Chapter 3 (experiments/rl_after_ntp.py): RL from the headline NTP run and its failure cases."""
+
+    rl: RLConfig  # the headline RL run (GRPO); the variants replace fields of it
+    seeds: tuple[int, ...]  # GRPO seeds, all from one NTP start
+    other_seeds: tuple[int, ...]  # REINFORCE and STaR seeds
+    start_steps: int  # NTP steps of the run RL starts from
+    early_steps: tuple[int, ...]  # earlier checkpoints of that run to start from (too early)
+    baseline_factor: int  # matched compute: NTP gets this many sequences per RL response
+    rare_p_cot: float  # the paper's rarest long data
+    rare_steps: int  # NTP steps of the rare-data start run
+    hot_temperature: float  # STaR's failure case: a high rollout temperature
+
+    def __post_init__(self) -> None:
+        for name in ("seeds", "other_seeds"):
+            check_tuple(name, getattr(self, name))
+            for s in getattr(self, name):
+                check_int(f"{name}[i]", s, 0)
+        check_int("start_steps", self.start_steps, 1)
+        check_tuple("early_steps", self.early_steps, nonempty=False)
+        for k in self.early_steps:
+            check_int("early_steps[i]", k, 1, self.start_steps - 1)
+        check_int("baseline_factor", self.baseline_factor, 1)
+        check_float("rare_p_cot", self.rare_p_cot, 0.0, 1.0, open_low=True)
+        check_int("rare_steps", self.rare_steps, 1)
+        check_float("hot_temperature", self.hot_temperature, 0.0, 100.0, open_low=True)
+
+
+@dataclass(frozen=True)
+class TestTime:
+    """Chapter 4 (experiments/test_time.py): length during RL, STaR rounds, leap 2, a length penalty."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    star_rounds: RLConfig  # STaR in rounds: the sampler frozen for ``round_steps`` updates
+    length_penalties: tuple[float, ...]  # GRPO with each of these (and without)
+    leap_d: int  # the leap-2 NTP run's d ...
+    leap_steps: int  # ... and its steps
+
+    def __post_init__(self) -> None:
+        check(self.star_rounds.algorithm == "star" and self.star_rounds.round_steps > 1,
+              "star_rounds", self.star_rounds, "must be a STaR config with round_steps > 1")
+        check_tuple("length_penalties", self.length_penalties)
+        for lp in self.length_penalties:
+            check_float("length_penalties[i]", lp, 0.0, 0.999, open_low=True)
+        check_int("leap_d", self.leap_d, 2, 512)
+        check_int("leap_steps", self.leap_steps, 1)
+
+
+@dataclass(frozen=True)
+class PaperLlama:
+    """Tier (c) of chapter 6: the paper's recipe on a local Llama checkpoint and local GSM8K/MATH
+    files. Both exist only on the reader's machine, so they are given when the chapter runs
+    (``COMPANION_LLAMA_DIR``, ``COMPANION_LLM_DATA``) and :meth:`config` builds the run's config."""
+
+    p_cot: float
+    n_eval: int
+    sft_steps: int
+    sft_batch_size: int
+    sft_lr: float
+    sft_warmup_steps: int
+    sft_eval_every: int
+    rl: RLConfig
+    max_new_tokens: int
+    eval_batch_size: int
+    precision: str
+
+    def __post_init__(self) -> None:  # validated by building a config on placeholder inputs
+        self.config("a local checkpoint directory", ("GSM8K/MATH JSON-lines files",))
+
+    def config(self, model_dir: str, files: tuple[str, ...]) -> LLMConfig:
+        return LLMConfig(model=model_dir, data=LLMDataConfig(source="files", files=tuple(files),
+                                                             p_cot=self.p_cot, n_eval=self.n_eval),
+                         sft_steps=self.sft_steps, sft_batch_size=self.sft_batch_size,
+                         sft_lr=self.sft_lr, sft_warmup_steps=self.sft_warmup_steps,
+                         sft_eval_every=self.sft_eval_every, rl=self.rl,
+                         max_new_tokens=self.max_new_tokens, eval_batch_size=self.eval_batch_size,
+                         precision=self.precision)
+
+
+@dataclass(frozen=True)
+class Llama:
+    """Chapter 6 (experiments/llama.py): SFT on short/long word-problem mixtures, then RL."""
+
+    worded: LLMConfig  # (a) a small Llama from scratch on worded parity
+    pretrained: LLMConfig  # (b) SmolLM2-135M (shipped with a package) on GSM-Symbolic problems
+    paper: PaperLlama | None  # (c) a local Llama checkpoint on GSM8K/MATH (a GPU), or not run
+
+    def __post_init__(self) -> None:
+        check(self.worded.model == "tiny" and self.worded.data.source == "worded-parity", "worded",
+              self.worded.model, "must be the 'tiny' model on 'worded-parity' data")
+        check(self.pretrained.model == "smollm2", "pretrained", self.pretrained.model,
+              "must be 'smollm2' (the pretrained model a package ships)")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Named sizes for every claim: ``tiny`` (CI), ``cpu`` (a laptop), ``paper`` (a GPU)."""
+
+    name: str
+    description: str
+    needs_gpu: bool
+    workers: int  # independent runs trained at once, one process and torch thread each
+    headline: NTPRunConfig  # the NTP run that RL starts from (chapters 2-4)
+    ntp_threshold: NTPThreshold
+    rl_after_ntp: RLAfterNTP
+    test_time: TestTime
+    linear: LinearConfig  # chapter 5: the autoregressive linear model
+    llama: Llama
+
+    def __post_init__(self) -> None:
+        check_int("workers", self.workers, 1, 64)
+        r = self.rl_after_ntp
+        start = with_(self.headline, steps=r.start_steps)
+        for k in r.early_steps:
+            check(k in start.train.checkpoint_steps, "rl_after_ntp.early_steps", r.early_steps,
+                  f"must be checkpoints the start run keeps {list(start.train.checkpoint_steps)}")

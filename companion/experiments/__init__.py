@@ -1,0 +1,28 @@
+"""One module per claim of the paper. Each says which runs it needs (``runs(profile)``: cached
+units that ``companion.parallel`` trains several at a time), loads them (``load(profile)``), and
+returns the numbers and verdicts its chapter prints (``<result>.numbers()``, glued by name).
+
+A chapter is then: its parameters cell, ``ex = <claim>.load(prof)``, a few figure and table
+calls on ``ex``, and one cell that glues ``ex.numbers()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# chapter number -> the claim it shows (chapter 1 derives the closed forms: no runs)
+CLAIMS = {2: "ntp_threshold", 3: "rl_after_ntp", 4: "test_time", 5: "linear_theory", 6: "llama"}
+
+
+def claim(chapter: int) -> ModuleType:
+    """The experiment module of a chapter."""
+    return importlib.import_module(f"{__name__}.{CLAIMS[chapter]}")
+
+
+def glue_numbers(numbers: dict) -> None:
+    """Glue every value by its name, for the chapter's text to cite (``{glue:text}`name```)."""
+    from myst_nb import glue
+
+    for name, value in numbers.items():
+        glue(name, value, display=False)

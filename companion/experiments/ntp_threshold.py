@@ -1,0 +1,79 @@
+"""Chapter 2's claim: next-token prediction alone stays at chance below p_cot = 1/3.
+
+The paper (Fig. 2, Theorem 1): a transformer trained by NTP on D(p_cot) answers at chance under
+greedy decoding when p_cot < 1/3, with short answers, and generalizes above; sampled, it is
+calibrated in length. Runs: a p_cot sweep (``NTPThreshold.sweep``) and long runs at the headline
+d (``NTPThreshold.long_run_p_cots``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import parallel, theory
+from ..config import Profile
+from ..evaluate import verdict
+from ..train import NTPResult, ntp_run, results_frame
+
+
+def runs(prof: Profile) -> dict[str, parallel.Run]:
+    """The headline-d runs first (each takes ~4x a sweep run), then the sweep."""
+    s = prof.ntp_threshold
+    out = {f"long p_cot={c.task.p_cot:g}": ntp_run(c) for c in s.long_runs(prof.headline)}
+    out |= {f"sweep p_cot={c.task.p_cot:g} seed {c.train.seed}": ntp_run(c) for c in s.sweep.runs()}
+    return out
+
+
+@dataclass
+class NTPThresholdResult:
+    prof: Profile
+    sweep: list[NTPResult]
+    long_runs: list[NTPResult]
+
+    @property
+    def final(self) -> pd.DataFrame:
+        """The sweep's final evaluations, one row per (run, decoding)."""
+        return results_frame(self.sweep)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The long runs' evaluations along training."""
+        return results_frame(self.long_runs, final_only=False)
+
+    def numbers(self) -> dict:
+        prof, base = self.prof, self.prof.ntp_threshold.sweep.base
+        final, history = self.final, self.history
+        greedy = final[final.decoding == "greedy"].groupby("p_cot").accuracy.mean()
+        sampled = final[final.decoding == "sampled"].groupby("p_cot").long_frac.mean()
+        g = history[history.decoding == "greedy"]
+        last = g[g.step == g.step.max()]
+        s = history[(history.decoding == "sampled") & (history.step == history.step.max())]
+        acc_long = float(s.acc_long.min())
+        return {
+            "profile_name": prof.name, "n_layer": base.model.n_layer, "n_embd": base.model.n_embd,
+            "sweep_steps": base.train.steps, "batch": base.train.batch_size,
+            "sweep_samples": base.train.steps * base.train.batch_size, "sweep_d": base.task.d,
+            "n_eval": base.eval.n_prompts,
+            "acc_low": float(greedy.loc[0.1]), "acc_high": float(greedy.loc[0.5]),
+            "sweep_verdict": verdict(greedy, theory.greedy_accuracy(greedy.index.values), tol=0.05,
+                                     skip=lambda p: abs(p - 1 / 3) < 0.05),
+            "calib_gap": float((sampled - sampled.index.to_series()).abs().max()),
+            "long_d": prof.headline.task.d, "long_samples": int(g.samples.max()),
+            "long_final_acc": float(last.accuracy.max()),
+            "long_max_acc": float(g[g.step > 0].accuracy.max()),
+            "long_final_len": float(last.median_len.max()),
+            "long_sampled_acc_long": acc_long,
+            "long_which": "the lowest over the runs" if len(self.long_runs) > 1 else
+                          f"p_cot = {prof.ntp_threshold.long_run_p_cots[0]:g}",
+            "knows_chain": "The knowledge is there; greedy decoding does not use it."
+                           if acc_long >= 0.9 else "At this budget the chain itself is not fully "
+                           "learned yet, which RL will need (chapter 3).",
+        }
+
+
+def load(prof: Profile) -> NTPThresholdResult:
+    res = parallel.load(runs(prof), prof.workers)
+    return NTPThresholdResult(prof, sweep=[v for k, v in res.items() if k.startswith("sweep")],
+                              long_runs=[v for k, v in res.items() if k.startswith("long")])

@@ -1,0 +1,181 @@
+"""Chapter 3's claim: RL after next-token prediction succeeds where NTP alone stays at chance.
+
+The paper (Fig. 1 right, Fig. 3): from an NTP model at chance (p_cot < 1/3), GRPO, REINFORCE and
+STaR with an outcome reward reach ~100% greedy accuracy after few samples; RL fails from a
+too-early checkpoint, and STaR fails at a high temperature with the end-to-end reward. Ours: a
+matched-compute NTP baseline, and rare long data (p_cot = 0.01) at our budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import parallel
+from ..config import ContinueNTPConfig, NTPRunConfig, Profile, RLConfig, with_
+from ..evaluate import evaluate
+from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
+
+ACCURACY = 0.95  # "reached": greedy accuracy at or above this
+
+
+def start_config(prof: Profile) -> NTPRunConfig:
+    """The NTP run RL starts from: the headline run (chapter 2's long run at its p_cot)."""
+    return with_(prof.headline, steps=prof.rl_after_ntp.start_steps)
+
+
+def rare_start_config(prof: Profile) -> NTPRunConfig:
+    """The start with the rarest long data."""
+    r = prof.rl_after_ntp
+    return with_(prof.headline, p_cot=r.rare_p_cot, steps=r.rare_steps)
+
+
+def algorithm_configs(prof: Profile) -> dict[str, RLConfig]:
+    """GRPO over ``seeds``, REINFORCE and STaR over ``other_seeds``; "<algorithm> seed <seed>"."""
+    r = prof.rl_after_ntp
+    seeds = {"grpo": r.seeds, "reinforce": r.other_seeds, "star": r.other_seeds}
+    return {f"{a} seed {s}": dataclasses.replace(r.rl, algorithm=a, seed=s)
+            for a, by_seed in seeds.items() for s in by_seed}
+
+
+def hot_star_configs(prof: Profile) -> dict[str, RLConfig]:
+    """STaR at ``hot_temperature`` with the end-to-end and with the CoT reward."""
+    r = prof.rl_after_ntp
+    hot = dataclasses.replace(r.rl, algorithm="star", temperature=r.hot_temperature)
+    return {f"T={hot.temperature:g}, {w} reward": dataclasses.replace(hot, reward=w)
+            for w in ("end_to_end", "cot")}
+
+
+def baseline_config(prof: Profile) -> ContinueNTPConfig:
+    """The matched-compute baseline: NTP continued from the start, ``baseline_factor`` fresh
+    sequences per response the headline RL run samples."""
+    r, start = prof.rl_after_ntp, start_config(prof)
+    responses = r.rl.steps * r.rl.prompts_per_step * r.rl.G
+    steps = -(-r.baseline_factor * responses // start.train.batch_size)
+    return ContinueNTPConfig(start=start, start_step=start.train.steps, steps=steps)
+
+
+def early_steps(prof: Profile) -> tuple[int, ...]:
+    return (*prof.rl_after_ntp.early_steps, prof.rl_after_ntp.start_steps)
+
+
+def runs(prof: Profile) -> dict[str, parallel.Run]:
+    """Every run of the chapter, the longest first (the rare start trains NTP, then RL)."""
+    r, start = prof.rl_after_ntp, start_config(prof)
+    out = {"rare": rl_task(rl_run(r.rl, rare_start_config(prof)))}
+    out |= {name: rl_task(rl_run(c, start)) for name, c in algorithm_configs(prof).items()}
+    out |= {name: rl_task(rl_run(c, start)) for name, c in hot_star_configs(prof).items()}
+    out |= {f"NTP step {k}": rl_task(rl_run(r.rl, start, k)) for k in early_steps(prof)}
+    out |= {"baseline": ntp_run(baseline_config(prof)), "start": ntp_run(start),
+            "rare start": ntp_run(rare_start_config(prof))}
+    return out
+
+
+@dataclass
+class RLAfterNTPResult:
+    prof: Profile
+    start: NTPResult
+    algorithms: dict[str, RLResult]  # "<algorithm> seed <seed>"
+    baseline: NTPResult
+    early: dict[str, RLResult]  # "NTP step <k>", the last one the final model
+    early_start: list[dict]  # sampled evaluation of each of those NTP checkpoints
+    rare_start: NTPResult
+    rare: RLResult
+    hot_star: dict[str, RLResult]  # the two hot runs, then STaR at T=1 (end-to-end reward)
+
+    def start_table(self) -> pd.DataFrame:
+        h = self.start.history
+        return h[h.step == self.start.config.train.steps].set_index("decoding")[
+            ["accuracy", "long_frac", "mean_len", "acc_long", "acc_short"]]
+
+    def early_table(self) -> pd.DataFrame:
+        return summarize(self.early).assign(
+            **{"sampled acc_long at start": [c["acc_long"] for c in self.early_start]})
+
+    def numbers(self) -> dict:
+        return {**self._start_numbers(), **self._algorithm_numbers(), **self._baseline_numbers(),
+                **self._early_numbers(), **self._rare_numbers(), **self._hot_numbers()}
+
+    def _start_numbers(self) -> dict:
+        c = self.start.config
+        return {"d": c.task.d, "p_cot": c.task.p_cot, "ntp_samples": c.train.steps * c.train.batch_size,
+                "ntp_greedy": self.start.final("greedy")["accuracy"],
+                "ntp_acc_long": self.start.final("sampled")["acc_long"],
+                "profile_name": self.prof.name, "n_layer": c.model.n_layer, "n_embd": c.model.n_embd}
+
+    def _algorithm_numbers(self) -> dict:
+        r = self.prof.rl_after_ntp
+        table = summarize(self.algorithms)
+        by_algo = table.groupby("algorithm")
+        reach = by_algo[f"responses to {ACCURACY:g}"]
+        grpo = table[table.algorithm == "grpo"]
+        return {"G": r.rl.G, "prompts": r.rl.prompts_per_step, "temp": r.rl.temperature,
+                "lr": r.rl.lr, "n_seeds": len(r.seeds), "n_other_seeds": len(r.other_seeds),
+                "grpo_reach_max": float(reach.max()["grpo"]), "grpo_reach_min": float(reach.min()["grpo"]),
+                "grpo_n_reached": int(grpo[f"responses to {ACCURACY:g}"].notna().sum()),
+                "grpo_final_min": float(by_algo["final greedy accuracy"].min()["grpo"]),
+                "grpo_len": float(by_algo["final mean length"].mean()["grpo"]),
+                "reinforce_final": float(by_algo["final greedy accuracy"].mean()["reinforce"]),
+                "star_final": float(by_algo["final greedy accuracy"].mean()["star"]),
+                "rl_responses": int(table.responses.max())}
+
+    def _baseline_numbers(self) -> dict:
+        bg = self.baseline.history[self.baseline.history.decoding == "greedy"]
+        return {"baseline_factor": self.prof.rl_after_ntp.baseline_factor,
+                "baseline_samples": int(bg.samples.max()), "baseline_max": float(bg.accuracy.max()),
+                "baseline_len": float(bg.mean_len.iloc[-1])}
+
+    def _early_numbers(self) -> dict:
+        table, start, prof = summarize(self.early), self.start, self.prof
+        out = {"early_step": early_steps(prof)[0],
+               "early_final": float(table["final greedy accuracy"].iloc[0]),
+               "early_len": float(table["final mean length"].iloc[0]),
+               "early_acc_long": float(self.early_start[0]["acc_long"])}
+        # when the chain appeared in the start run: the first evaluation with sampled long
+        # answers >= 90% right
+        hs = start.history[start.history.decoding == "sampled"].sort_values("step")
+        learned = hs[hs.acc_long >= 0.9]
+        batch, p_cot = start.config.train.batch_size, start.config.task.p_cot
+        if len(learned):
+            k = int(learned.step.iloc[0])
+            before = hs[hs.step < k]
+            prev = (f"; at step {int(before.step.iloc[-1]):,} they were {before.acc_long.iloc[-1]:.0%} right"
+                    if len(before) and before.acc_long.notna().iloc[-1] else "")
+            out["chain_appears"] = (f"{prof.name} profile: sampled long answers are first at least "
+                                    f"90% right at NTP step {k:,}{prev}")
+            out["chain_long"] = k * batch * p_cot  # long demonstrations seen
+        else:
+            out["chain_long"] = start.config.train.steps * batch * p_cot  # a lower bound
+            out["chain_appears"] = (f"{prof.name} profile: sampled long answers never reach 90% "
+                                    "right in this NTP run")
+        return out
+
+    def _rare_numbers(self) -> dict:
+        c = self.rare_start.config
+        rs = self.rare.curve("sampled")
+        return {"rare_p": self.prof.rl_after_ntp.rare_p_cot,
+                "rare_long": c.train.steps * c.train.batch_size * c.task.p_cot,
+                "rare_len0": float(rs.mean_len.iloc[0]), "rare_len1": float(rs.mean_len.iloc[-1]),
+                "rare_final": self.rare.final("greedy")["accuracy"],
+                "rare_acc_long0": float(self.rare_start.final("sampled")["acc_long"])}
+
+    def _hot_numbers(self) -> dict:
+        hot = summarize(self.hot_star).set_index("run")["final greedy accuracy"]
+        return {"hot_T": self.prof.rl_after_ntp.hot_temperature, "hot_e2e": float(hot.iloc[0]),
+                "hot_cot": float(hot.iloc[1])}
+
+
+def load(prof: Profile) -> RLAfterNTPResult:
+    res = parallel.load(runs(prof), prof.workers)
+    start = res["start"]
+    algorithms = {k: res[k] for k in algorithm_configs(prof)}
+    early = {f"NTP step {k}": res[f"NTP step {k}"] for k in early_steps(prof)}
+    early_start = [evaluate(start.load_model(k), start.task, start.config.eval, ("sampled",))[0]
+                   for k in early_steps(prof)]
+    hot = {k: res[k] for k in hot_star_configs(prof)}
+    hot["T=1, end_to_end reward"] = algorithms[f"star seed {prof.rl_after_ntp.other_seeds[0]}"]
+    return RLAfterNTPResult(prof, start=start, algorithms=algorithms, baseline=res["baseline"],
+                            early=early, early_start=early_start, rare_start=res["rare start"],
+                            rare=res["rare"], hot_star=hot)
