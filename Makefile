@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: book test install bench clean
+.PHONY: book test unit install bench clean
 .DEFAULT_GOAL := book
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
@@ -34,6 +34,10 @@ test: $(STAMP)
 	COMPANION_CACHE_DIR=$(CURDIR)/_build/tiny/cache $(PY) -m companion book --profile tiny --out _build/tiny --no-progress
 	COMPANION_CACHE=off $(PY) -m pytest tests _build/tiny/notebooks/tiny --nbval-lax \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+
+# the fast unit tier, for developers (under a minute): no training runs, no chapters, no browser
+unit: $(STAMP)
+	COMPANION_CACHE=off $(PY) -m pytest tests -m "not slow" -q -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) -m companion bench --csv _build/bench.csv
