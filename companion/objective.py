@@ -15,7 +15,7 @@ Normalisation, which differs by algorithm and matters for the learning rate:
 
 * **GRPO and REINFORCE** sum the token log-probs of a response (no division by its length)
   and average over responses. A length-normalised loss divides the push towards a correct
-  d-token chain by d: it made RL about 5x slower in our first prototype (docs/calibration.md).
+  d-token chain by d: it made RL about 5x slower in our first prototype (book/calibration.md).
 * **STaR** is next-token prediction on the kept responses: a mean over all their target
   tokens (:func:`ntp_loss`), as in supervised fine-tuning.
 * The k3 KL term is summed per response and averaged over responses, like the policy loss.

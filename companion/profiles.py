@@ -5,7 +5,7 @@
 * ``paper`` - the paper's scale (d=50, depth 4, width 256, ~10^7 samples): needs a GPU.
 
 Each profile has one block per claim (``companion/config/claims.py``). Why a value is what it is
-is said in one line here; the measurements behind the choices are in ``docs/calibration.md``.
+is said in one line here; the measurements behind the choices are in ``book/calibration.md``.
 Chapters receive a profile *name* from papermill and call :func:`get_profile`.
 """
 
@@ -60,7 +60,7 @@ TINY = Profile(
 # --- cpu: a 2-core laptop, the paper's d=50 headline ------------------------------------------------
 _CPU_HEADLINE = NTPRunConfig(
     task=TaskConfig(d=50, p_cot=0.25),  # the paper's own headline setting
-    # untied embeddings: tied, d=50 was not learned within a CPU budget (docs/calibration.md)
+    # untied embeddings: tied, d=50 was not learned within a CPU budget (book/calibration.md)
     model=ModelConfig(n_layer=2, n_head=4, n_embd=64, block_size=102, tie_weights=False),
     # 1000 steps: the chain is learned (sampled long answers right) with a margin, greedy at chance;
     # the step-250 checkpoint is before the chain is learned (chapter 3's too-early start)

@@ -1,7 +1,7 @@
 """Process-level settings: torch threads and a quiet Lightning.
 
 Small models on a 2-core CPU run fastest with one torch thread, and two spinning
-OpenMP threads slow down 5-15x when another process holds a core (DESIGN.md);
+OpenMP threads slow down 5-15x when another process holds a core (book/calibration.md);
 ``COMPANION_THREADS`` overrides the default of 1.
 """
 

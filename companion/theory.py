@@ -1,7 +1,7 @@
 """Closed-form predictions for a model that has learned everything except the map x -> y.
 
 For such a model the final answer ``y`` is a fair coin unless it was produced by the
-chain. Reconstructed in PAPER.md section 1 (consistent with the paper's Theorem 1 and
+chain. Our reconstruction (consistent with the paper's Theorem 1 and
 its STaR recursion); all functions accept floats or numpy arrays.
 
 * First response token: ``b_1 = x_1`` is the most likely token, with probability

@@ -38,7 +38,7 @@ class ModelConfig:
     block_size: int = 64  # longest sequence (prompt + response) the positions cover
     dropout: float = 0.0  # online data never repeats, so no regularisation is needed
     # share the input embedding with the output layer (GPT-2); untied, the cpu model learned the
-    # chain sooner (docs/calibration.md)
+    # chain sooner (book/calibration.md)
     tie_weights: bool = True
 
     def __post_init__(self) -> None:

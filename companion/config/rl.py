@@ -23,7 +23,7 @@ class RLConfig:
     G: int = 8  # group size in the paper: responses sampled per prompt
     prompts_per_step: int = 32
     temperature: float = 1.0  # rollout sampling temperature (greedy rollouts never go long below 1/3)
-    lr: float = 2e-4  # a higher lr (1e-3) collapsed to short answers (docs/calibration.md)
+    lr: float = 2e-4  # a higher lr (1e-3) collapsed to short answers (book/calibration.md)
     warmup_steps: int = 0
     steps: int = 60
     kl_coef: float = 0.0  # beta: weight of the k3 KL to the starting model (0 = no reference pass)

@@ -149,7 +149,7 @@ def _resumable(ckpt: Path) -> bool:
         return False
 
 
-def _fit(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progress: bool) -> None:
+def _fit_ntp(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progress: bool) -> None:
     """Train ``init`` into ``folder``, checkpointing every ``eval_every`` steps into
     ``folder/resume`` and continuing from the checkpoint found there, if any."""
     task = ParityMixture(cfg.task)
@@ -199,7 +199,7 @@ def _train(kind: str, key, cfg: NTPRunConfig, init, data_seed: int, progress: bo
     if not cache.cache_enabled():
         writer = cache.Writer(kind, key)
         with writer as tmp:
-            _fit(cfg, init(), data_seed, tmp, progress)
+            _fit_ntp(cfg, init(), data_seed, tmp, progress)
         return writer.path
     work = cache.partial_dir(kind, key)
     if work.exists() and not _resumable(work / RESUME / "last.ckpt"):
@@ -212,7 +212,7 @@ def _train(kind: str, key, cfg: NTPRunConfig, init, data_seed: int, progress: bo
         raise OSError(f"cannot write to the cache folder {work.parent} ({e}); set "
                       "COMPANION_CACHE_DIR to a writable folder") from e
     try:
-        _fit(cfg, init(), data_seed, work, progress)
+        _fit_ntp(cfg, init(), data_seed, work, progress)
     except BaseException:
         if not (work / RESUME / "last.ckpt").is_file():
             shutil.rmtree(work, ignore_errors=True)  # nothing to resume from: leave no trace

@@ -161,7 +161,7 @@ class RLResult:
         return float(hit.responses.iloc[0]) if len(hit) else float("nan")
 
 
-def _fit(run: RLRunConfig, folder: Path, progress: bool) -> None:
+def _fit_rl(run: RLRunConfig, folder: Path, progress: bool) -> None:
     task = ParityMixture(run.start.task)
     policy = train_ntp(run.start).load_model(run.start_step).train()
     module = RLModule(policy, ParityRL(task, run.rl), run.rl)
@@ -195,7 +195,7 @@ def train_rl(run: RLRunConfig, progress: bool = False) -> RLResult:
         if hit is None:
             writer = cache.Writer("rl", run)
             with writer as tmp:
-                _fit(run, tmp, progress)
+                _fit_rl(run, tmp, progress)
             hit = writer.path
     return RLResult(config=run, folder=hit, history=pd.read_csv(hit / "history.csv"))
 

@@ -1,0 +1,95 @@
+"""Chapter 5's claim: the autoregressive linear theory (Theorem 1's 1/3 greedy threshold after
+NTP, Theorem 2's STaR odds doubling, polynomial samples with RL against ``2^d`` without),
+checked on the degree-2 linear model of :mod:`companion.linear`.
+
+Everything is a convex fit on a CPU computed in the chapter's own process (and cached by the
+complete :class:`~companion.config.LinearConfig`): :func:`runs` has nothing to prefetch,
+:func:`load` computes or reads the three experiments and :meth:`LinearTheory.numbers` gives
+every value the chapter glues into its text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import linear
+from ..config import LinearConfig
+from ..runtime import set_threads
+
+NAN = float("nan")
+
+
+def runs(prof) -> dict:
+    """The training runs to prefetch for profile ``prof``: none (chapter 5 computes in-process)."""
+    return {}
+
+
+@dataclass
+class LinearTheory:
+    """The loaded results of chapter 5 under one profile (``profile``: its name)."""
+
+    profile: str
+    cfg: LinearConfig
+    sweep: pd.DataFrame  # linear.threshold_sweep: one row per (p_cot, seed)
+    star: pd.DataFrame  # linear.star_experiment: one row per (p_cot, seed, round)
+    star_summary: pd.DataFrame  # linear.star_summary of ``star``: one row per (p_cot, seed)
+    samples: pd.DataFrame  # linear.samples_vs_d: one row per (learner, d, seed)
+    slopes: pd.DataFrame  # linear.fit_slopes of ``samples``: one row per learner
+
+    def numbers(self) -> dict:
+        """Every value the chapter glues, by glue name (numbers, and strings it formats itself)."""
+        cfg = self.cfg
+        return {"lin_profile": self.profile, "lin_d": cfg.d, "lin_l2": cfg.l2,
+                **self._threshold_numbers(), **self._star_numbers(), **self._sample_numbers()}
+
+    def _threshold_numbers(self) -> dict:
+        steps = sorted(self.cfg.threshold_p_cots)
+        out = {"lin_threshold_step": min((b - a for a, b in zip(steps, steps[1:]) if a <= 1 / 3 <= b),
+                                         default=NAN),
+               "lin_threshold_n": f"{self.cfg.threshold_n:,}"}
+        out.update({f"lin_{name}": value for name, value in linear.threshold_checks(self.sweep).items()})
+        return out
+
+    def _star_numbers(self) -> dict:
+        cfg = self.cfg
+        out = {"lin_star_long": f"{cfg.star_long:,}", "lin_star_n_max": f"{cfg.star_n_max:,}",
+               "lin_star_target": cfg.star_target, "lin_star_rounds": cfg.star_rounds}
+        checks = linear.star_checks(self.star, self.star_summary)
+        out.update({f"lin_star_{name}": value for name, value in checks.items()})
+        summary = self.star_summary
+        slow = summary.sort_values("p_cot").iloc[min(1, len(summary) - 1)]  # the rarest but one
+        for name in ("p_cot", "kappa", "final_greedy_accuracy", "final_sampled_long"):
+            out[f"lin_slow_{name}"] = float(slow[name])
+        return out
+
+    def _sample_numbers(self) -> dict:
+        cfg, samples, slopes = self.cfg, self.samples, self.slopes
+        star_fit = slopes[slopes.learner.str.startswith("NTP + STaR")]
+        table_fit = slopes[slopes.learner.str.startswith("NTP alone")]
+        d_max = max(cfg.sample_ds)
+        at_max = samples[(samples.d == d_max) & samples.learner.str.startswith("NTP + STaR")].samples
+        return {"lin_sample_target": cfg.sample_target, "lin_sample_rounds": cfg.sample_rounds,
+                "lin_sample_p": cfg.sample_p_cot,
+                "lin_slope_star": float(star_fit.loglog_slope.iloc[0]) if len(star_fit) else NAN,
+                "lin_slope_table": float(table_fit.loglog_slope.iloc[0]) if len(table_fit) else NAN,
+                "lin_bits_table": float(table_fit.bits_per_d.iloc[0]) if len(table_fit) else NAN,
+                "lin_d_max": d_max,
+                "lin_star_at_dmax": (f"{at_max.median():,.0f}" if at_max.notna().any()
+                                     else "more than the search allowed"),
+                "lin_table_at_dmax": f"{2.0 ** d_max * math.log(1 / (2 * (1 - cfg.sample_target))):.1e}"}
+
+
+def load(prof) -> LinearTheory:
+    """Chapter 5's results under profile ``prof`` (a :class:`companion.profiles.Profile`; only its
+    ``name`` and ``linear`` are used): the three cached experiments of :mod:`companion.linear`."""
+    set_threads()
+    cfg = prof.linear
+    sweep = linear.threshold_sweep(cfg)  # in the chapter's order: Theorem 1, Theorem 2, samples
+    star = linear.star_experiment(cfg)
+    samples = linear.samples_vs_d(cfg)
+    return LinearTheory(profile=prof.name, cfg=cfg, sweep=sweep, star=star,
+                        star_summary=linear.star_summary(star, cfg), samples=samples,
+                        slopes=linear.fit_slopes(samples))

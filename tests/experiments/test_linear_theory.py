@@ -1,0 +1,57 @@
+"""companion.experiments.linear_theory: chapter 5's results load under a shrunk tiny profile (and
+the tiny profile itself) and give a value for every glue the chapter references, finite wherever
+a number is expected."""
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from companion.experiments import linear_theory
+from companion.profiles import get_profile
+
+CHAPTER = Path(__file__).resolve().parents[2] / "book" / "05_linear.py"
+# the values the chapter formats itself (thousands separators, a list of p_cots, a sentence)
+STRINGS = {"lin_profile", "lin_threshold_n", "lin_star_long", "lin_star_n_max", "lin_star_failed",
+           "lin_star_at_dmax", "lin_table_at_dmax"}
+
+
+def _shrunk_tiny():
+    """The tiny profile at d = 4 with data sizes that make every search succeed in well under a
+    second (sample_p_cot above the threshold, so NTP alone already reaches sample_target)."""
+    tiny = get_profile("tiny")
+    cfg = dataclasses.replace(tiny.linear, d=4, max_iter=5, n_eval=100, threshold_n=300,
+                              threshold_p_cots=(0.2, 0.5), star_p_cots=(0.5, 0.25), star_long=100,
+                              star_n_max=500, star_rounds=2, sample_ds=(3, 4), sample_n0=50,
+                              sample_p_cot=0.5, sample_target=0.9, sample_rounds=2, table_ds=(3, 4))
+    return dataclasses.replace(tiny, linear=cfg)
+
+
+def test_runs_has_nothing_to_prefetch():
+    assert linear_theory.runs(get_profile("tiny")) == {}
+
+
+@pytest.mark.parametrize("make_profile", [
+    pytest.param(_shrunk_tiny, id="shrunk"),
+    pytest.param(lambda: get_profile("tiny"), id="tiny", marks=pytest.mark.slow),  # ~7 s
+])
+def test_numbers_cover_every_glue_of_the_chapter(make_profile, isolated_cache):
+    prof = make_profile()
+    ex = linear_theory.load(prof)
+    assert ex.cfg == prof.linear and ex.profile == prof.name
+    assert len(list(isolated_cache.glob("linear-*"))) == 3  # the three experiments were cached
+    numbers = ex.numbers()
+    referenced = set(re.findall(r"\{glue:text\}`(\w+)", CHAPTER.read_text()))
+    assert set(numbers) == referenced
+    for name, value in numbers.items():
+        if name in STRINGS:
+            assert isinstance(value, str) and value, name
+        else:
+            assert isinstance(value, (int, float)) and math.isfinite(value), (name, value)
+    assert numbers["lin_d"] == prof.linear.d
+    assert numbers["lin_threshold_n"] == f"{prof.linear.threshold_n:,}"
+    assert numbers["lin_threshold_step"] == pytest.approx(0.3)
+    # loading again reads the cache: the same numbers
+    assert linear_theory.load(prof).numbers() == numbers
