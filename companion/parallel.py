@@ -5,7 +5,7 @@ in two processes take about as long as one: a chapter whose runs do not depend o
 finishes in about half the time. A :class:`Run` names its cache entry and how to compute it;
 :func:`compute` trains the missing ones ``workers`` at a time (a run waits for the runs it
 ``needs``, e.g. RL for its NTP start) and the cache carries the results back, so callers then
-read them with :func:`load` (or the usual functions, ``train_ntp``, ``train_rl``, ...): cache hits.
+read them with :func:`fetch` (or the usual functions, ``train_ntp``, ``train_rl``, ...): cache hits.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def compute(runs: list[Run], workers: int = 1) -> int:
     return len(todo)
 
 
-def load(runs: dict[str, Run], workers: int = 1) -> dict[str, Any]:
+def fetch(runs: dict[str, Run], workers: int = 1) -> dict[str, Any]:
     """Each named run's result: the missing ones are computed ``workers`` at a time first
     (:func:`compute`), then every run is read (from the cache, or computed here if it is off)."""
     compute(list(runs.values()), workers=workers)

@@ -101,7 +101,7 @@ def load(prof: Profile, llama_dir: str | None = None, data_files: str | None = N
         model_dir, files = paper_inputs(llama_dir, data_files)
         llm.require_paper_inputs(model_dir, files)
         paper_cfg = prof.llama.paper.config(str(model_dir), tuple(files))
-    res = parallel.load(runs(prof), prof.workers)
+    res = parallel.fetch(runs(prof), prof.workers)
     return LlamaResult(prof, worded=res["worded"], prompting=res["prompting"],
                        pretrained=res["pretrained"],
                        paper=llm.run(paper_cfg) if paper_cfg is not None else None)

@@ -74,6 +74,6 @@ class NTPThresholdResult:
 
 
 def load(prof: Profile) -> NTPThresholdResult:
-    res = parallel.load(runs(prof), prof.workers)
+    res = parallel.fetch(runs(prof), prof.workers)
     return NTPThresholdResult(prof, sweep=[v for k, v in res.items() if k.startswith("sweep")],
                               long_runs=[v for k, v in res.items() if k.startswith("long")])

@@ -168,7 +168,7 @@ class RLAfterNTPResult:
 
 
 def load(prof: Profile) -> RLAfterNTPResult:
-    res = parallel.load(runs(prof), prof.workers)
+    res = parallel.fetch(runs(prof), prof.workers)
     start = res["start"]
     algorithms = {k: res[k] for k in algorithm_configs(prof)}
     early = {f"NTP step {k}": res[f"NTP step {k}"] for k in early_steps(prof)}

@@ -140,7 +140,7 @@ class TestTimeResult:
 
 
 def load(prof: Profile) -> TestTimeResult:
-    res = parallel.load(runs(prof), prof.workers)
+    res = parallel.fetch(runs(prof), prof.workers)
     algorithms = {k: res[k] for k in algorithm_configs(prof)}
     grpo = {f"seed {s}": algorithms[f"grpo seed {s}"] for s in prof.rl_after_ntp.seeds}
     return TestTimeResult(prof, start=res["start"], grpo=grpo, algorithms=algorithms,
