@@ -62,15 +62,15 @@ def early_steps(prof: Profile) -> tuple[int, ...]:
 
 
 def runs(prof: Profile) -> dict[str, parallel.Run]:
-    """Every run of the chapter, the longest first (the rare start trains NTP, then RL)."""
+    """Every run of the chapter (``parallel.compute`` trains a run's NTP start before it)."""
     r, start = prof.rl_after_ntp, start_config(prof)
-    out = {"rare": rl_task(rl_run(r.rl, rare_start_config(prof)))}
+    # the starts first: with the cache off, the runs after them start from these results
+    out = {"start": ntp_run(start), "rare start": ntp_run(rare_start_config(prof)),
+           "rare": rl_task(rl_run(r.rl, rare_start_config(prof)))}
     out |= {name: rl_task(rl_run(c, start)) for name, c in algorithm_configs(prof).items()}
     out |= {name: rl_task(rl_run(c, start)) for name, c in hot_star_configs(prof).items()}
     out |= {f"NTP step {k}": rl_task(rl_run(r.rl, start, k)) for k in early_steps(prof)}
-    out |= {"baseline": ntp_run(baseline_config(prof)), "start": ntp_run(start),
-            "rare start": ntp_run(rare_start_config(prof))}
-    return out
+    return out | {"baseline": ntp_run(baseline_config(prof))}
 
 
 @dataclass

@@ -39,11 +39,11 @@ def penalty_configs(prof: Profile) -> dict[str, RLConfig]:
 
 def runs(prof: Profile) -> dict[str, parallel.Run]:
     start = start_config(prof)
-    out = {"star rounds": rl_task(rl_run(prof.test_time.star_rounds, start)),
+    out = {"start": ntp_run(start), "star rounds": rl_task(rl_run(prof.test_time.star_rounds, start)),
            "leap 2": ntp_run(leap_config(prof)), "leap 1": ntp_run(leap_config(prof, 1))}
     out |= {name: rl_task(rl_run(c, start)) for name, c in penalty_configs(prof).items()}
     out |= {name: rl_task(rl_run(c, start)) for name, c in algorithm_configs(prof).items()}
-    return out | {"start": ntp_run(start)}
+    return out
 
 
 def star_round_table(res: RLResult) -> pd.DataFrame:

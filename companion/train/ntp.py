@@ -24,7 +24,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from .. import cache
-from ..config import ContinueNTPConfig, NTPRunConfig, PretrainConfig, check
+from ..config import ContinueNTPConfig, NTPRunConfig, PretrainConfig, check, config_key
 from ..evaluate import evaluate
 from ..model import GPT
 from ..objective import ntp_loss
@@ -264,7 +264,7 @@ def train_ntp(cfg: NTPRunConfig | ContinueNTPConfig, progress: bool = False) -> 
         start = cfg
 
         def init() -> GPT:
-            return train_ntp(start.start).load_model(start.start_step).train()
+            return start_of(start.start).load_model(start.start_step).train()
     else:
         kind, run, seed = "ntp", cfg, cfg.train.seed + 1
 
@@ -278,7 +278,22 @@ def train_ntp(cfg: NTPRunConfig | ContinueNTPConfig, progress: bool = False) -> 
         hit = cache.lookup(kind, cfg)
         if hit is None:
             hit = _train(kind, cfg, run, init, seed, progress)
-    return _read(run, hit)
+    result = _read(run, hit)
+    if not cache.cache_enabled():
+        _TRAINED_HERE[config_key(cfg)] = result
+    return result
+
+
+# With the cache off every call trains anew (nothing is reused), but a run that *starts from* an
+# NTP run (RL, a continuation) takes the one this process just trained for that config, as a
+# chapter holding the start's result would: the start is not trained again for every RL run.
+_TRAINED_HERE: dict[str, NTPResult] = {}
+
+
+def start_of(cfg: NTPRunConfig) -> NTPResult:
+    """The finished NTP run ``cfg`` for a run that starts from it (cached, or made here)."""
+    made = None if cache.cache_enabled() else _TRAINED_HERE.get(config_key(cfg))
+    return made if made is not None else train_ntp(cfg)
 
 
 def ntp_run(cfg: NTPRunConfig | ContinueNTPConfig) -> Run:

@@ -30,7 +30,7 @@ from ..objective import Rollout, response_mask, rl_objective, star_keep
 from ..parallel import Run
 from ..task import EOS, PAD, VOCAB_SIZE, ParityMixture, rewards
 from .data import PromptStream
-from .ntp import ntp_run, train_ntp
+from .ntp import ntp_run, start_of
 from .shell import EvalEvery, frozen_copy, optimizer, trainer
 
 
@@ -163,7 +163,7 @@ class RLResult:
 
 def _fit_rl(run: RLRunConfig, folder: Path, progress: bool) -> None:
     task = ParityMixture(run.start.task)
-    policy = train_ntp(run.start).load_model(run.start_step).train()
+    policy = start_of(run.start).load_model(run.start_step).train()
     module = RLModule(policy, ParityRL(task, run.rl), run.rl)
     per_step = run.rl.prompts_per_step * run.rl.G
 
