@@ -17,12 +17,12 @@
 # mixtures of GSM8K and MATH in which most solutions are *short* (the final answer only) and a
 # fraction $p_{cot}$ are *long* (the full worked solution), then apply RL whose reward is a
 # correct final answer: accuracy rises and so does the length of the responses. The paper reports
-# this trend in figures; it does not publish the accuracies as numbers (PAPER.md section 3).
+# this trend in figures.
 #
 # The recipe is the one of chapters 2-4 with a real language-model stack: Hugging Face
 # `transformers` models and tokenizers, SFT (next-token prediction on the responses only) and then
-# RL with the package's one objective (`companion/rl.py`, here GRPO), all driven by Lightning
-# (`companion/llm.py`). It runs at three scales:
+# RL with the package's one objective (`companion/objective.py`, here GRPO), all driven by
+# Lightning (`companion/llm/`). It runs at three scales:
 #
 # - **(a)** a small Llama trained from scratch on *worded* parity - word problems whose answer is
 #   hard to give directly but easy step by step (a reviewer's question): the paper's phenomenon
@@ -39,21 +39,17 @@ llama_dir = None  # the paper tier: a local checkpoint directory (default: $COMP
 data_files = None  # ... and GSM8K/MATH JSON-lines paths, ':'-separated (default: $COMPANION_LLM_DATA)
 
 # %% tags=["remove-cell"]
-import os
 import random
 
-from myst_nb import glue
-
-from companion import llm, mathdata, plan, plots
+from companion import llm, mathdata, plots
+from companion.experiments import glue_numbers, llama
 from companion.profiles import get_profile
 
 prof = get_profile(profile)
 plots.theme()
-worded, pretrained = prof.llm_worded, prof.llm_pretrained
-# tiers (a) and (b), `prof.workers` at a time (the cells below read them from the cache)
-plan.prefetch(prof, 6)
-llama_dir = llama_dir or os.environ.get("COMPANION_LLAMA_DIR")
-data_files = [f for f in (data_files or os.environ.get("COMPANION_LLM_DATA", "")).split(":") if f]
+# tiers (a) and (b), `prof.workers` at a time; tier (c) under a profile that has it
+ex = llama.load(prof, llama_dir, data_files)
+glue_numbers(ex.numbers())
 
 # %% [markdown]
 # ## The data
@@ -63,7 +59,7 @@ data_files = [f for f in (data_files or os.environ.get("COMPANION_LLM_DATA", "")
 # rest into short ones (`#### answer`). A worded-parity problem and its two targets:
 
 # %%
-rec = mathdata.worded_parity(1, worded.data.d, random.Random(0))[0]
+rec = mathdata.worded_parity(1, prof.llama.worded.data.d, random.Random(0))[0]
 print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answer)}\n"
       f"long target: {rec.solution}")
 
@@ -91,36 +87,11 @@ print(f"question: {gsm.question}\nshort target: {mathdata.short_target(gsm.answe
 # steps. Accuracy and length are measured on {glue:text}`a_n_eval` held-out problems.
 
 # %%
-res_a = llm.run(worded)
-plots.llm_curves(res_a.history, title="Worded parity: SFT on the mixture, then RL", chance=0.5)
+plots.llm_curves(ex.worded.history, title="Worded parity: SFT on the mixture, then RL", chance=0.5)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-llm.summary(res_a).round(3)
-
-# %% tags=["remove-cell"]
-for key, value in {"a_layers": worded.n_layer, "a_width": worded.hidden_size, "a_d": worded.data.d,
-                   "a_p": worded.data.p_cot, "a_sft_steps": worded.sft_steps,
-                   "a_batch": worded.sft_batch_size, "a_G": worded.rl.G,
-                   "a_prompts": worded.rl.prompts_per_step, "a_lr": worded.rl.lr,
-                   "a_rl_steps": worded.rl.steps, "a_n_eval": worded.data.n_eval}.items():
-    glue(key, value, display=False)
-a_sft, a_rl = res_a.at("sft"), res_a.at("rl")
-glue("a_sft_acc", a_sft["accuracy"], display=False)
-glue("a_sft_len", a_sft["mean_len"], display=False)
-glue("a_sft_sampled_long", res_a.at("sft", "sampled")["long_frac"], display=False)
-glue("a_rl_acc", a_rl["accuracy"], display=False)
-glue("a_rl_len", a_rl["mean_len"], display=False)
-
-# %% tags=["remove-cell"]
-# the prose follows the measurements: a verdict is computed, never assumed
-short_at_chance = a_sft["mean_len"] < 3 and abs(a_sft["accuracy"] - 0.5) < 0.1
-glue("a_sft_verdict", "like the parity model of chapter 2 it answers short, at chance"
-     if short_at_chance else "unlike the parity model of chapter 2, it does not simply answer "
-     "short at chance here", display=False)
-raised = a_rl["accuracy"] > a_sft["accuracy"] + 0.1 and a_rl["mean_len"] > a_sft["mean_len"] + 1
-glue("a_rl_verdict", "RL raised both, by making the model use the long, step-by-step answer it "
-     "had seen rarely" if raised else "RL did not raise both in this run", display=False)
+llm.summary(ex.worded).round(3)
 
 # %% [markdown]
 # After SFT, greedy decoding answers {glue:text}`a_sft_acc:.3f` of the problems correctly with
@@ -131,7 +102,7 @@ glue("a_rl_verdict", "RL raised both, by making the model use the long, step-by-
 # each phase:
 
 # %%
-res_a.samples.groupby("phase", sort=False).head(1)[["phase", "answer", "response"]]
+ex.worded.samples.groupby("phase", sort=False).head(1)[["phase", "answer", "response"]]
 
 # %% [markdown]
 # ## (b) SmolLM2-135M on GSM-Symbolic problems
@@ -146,8 +117,7 @@ res_a.samples.groupby("phase", sort=False).head(1)[["phase", "answer", "response
 
 # %%
 # NBVAL_CHECK_OUTPUT
-prompting = llm.prompting(pretrained)
-prompting.set_index("prompt").round(3)
+ex.prompting.set_index("prompt").round(3)
 
 # %% [markdown]
 # Then the recipe itself: SFT with LoRA adapters (rank {glue:text}`b_lora`) on a mixture at
@@ -157,28 +127,7 @@ prompting.set_index("prompt").round(3)
 # what fits a few minutes - not a training run.
 
 # %%
-res_b = llm.run(pretrained)
-llm.summary(res_b).round(3)
-
-# %% tags=["remove-cell"]
-for key, value in {"b_eval_templates": pretrained.data.eval_templates,
-                   "b_n_eval": pretrained.data.n_eval, "b_tokens": pretrained.max_new_tokens,
-                   "b_lora": pretrained.lora_r, "b_p": pretrained.data.p_cot,
-                   "b_sft_steps": pretrained.sft_steps, "b_batch": pretrained.sft_batch_size,
-                   "b_rl_steps": pretrained.rl.steps, "b_G": pretrained.rl.G,
-                   "b_prompts": pretrained.rl.prompts_per_step}.items():
-    glue(key, value, display=False)
-glue("b_short", float(prompting.accuracy.iloc[0]), display=False)
-glue("b_long", float(prompting.accuracy.iloc[1]), display=False)
-glue("b_long_len", float(prompting.mean_len.iloc[1]), display=False)
-b0, b_sft, b_rl = res_b.at("start"), res_b.at("sft"), res_b.at("rl")
-glue("b_acc0", b0["accuracy"], display=False)
-glue("b_acc_sft", b_sft["accuracy"], display=False)
-glue("b_acc_rl", b_rl["accuracy"], display=False)
-glue("b_len_sft", b_sft["mean_len"], display=False)
-glue("b_len_rl", b_rl["mean_len"], display=False)
-glue("b_one", 1 / pretrained.data.n_eval, display=False)
-glue("b_bound", 1 - 0.05 ** (1 / pretrained.data.n_eval), display=False)  # 0 of n: one-sided 95%
+llm.summary(ex.pretrained).round(3)
 
 # %% [markdown]
 # Measured on {glue:text}`b_n_eval` held-out problems: answering directly, SmolLM2-135M gets
@@ -210,10 +159,9 @@ glue("b_bound", 1 - 0.05 ** (1 / pretrained.data.n_eval), display=False)  # 0 of
 # data files.
 
 # %%
-if prof.name == "paper":
-    res_c = llm.run(llm.paper_config(pretrained, llama_dir, data_files))
-    display(plots.llm_curves(res_c.history, title="Llama on GSM8K/MATH"))  # noqa: F821
-    display(llm.summary(res_c).round(3))  # noqa: F821
+if ex.paper is not None:
+    display(plots.llm_curves(ex.paper.history, title="Llama on GSM8K/MATH"))  # noqa: F821
+    display(llm.summary(ex.paper).round(3))  # noqa: F821
 else:
     print(f"Not run under profile '{prof.name}': tier (c) needs the 'paper' profile (a GPU).")
 

@@ -23,7 +23,8 @@ from ..config import ConfigError, LLMConfig, check
 from .env import hf_environment
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
+# the special tokens of the word-level tokenizer
+PAD_TOKEN, EOS_TOKEN, UNK_TOKEN = "<pad>", "<eos>", "<unk>"
 
 
 class CausalLM(nn.Module):
@@ -46,12 +47,13 @@ def word_tokenizer(texts: list[str]):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordLevel(unk_token=UNK))
+    tok = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     # no decoder: tokens are joined with spaces (a WordPiece decoder would eat the "##" of "####")
-    tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=[PAD, EOS, UNK]))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD, eos_token=EOS,
-                                   unk_token=UNK)
+    specials = [PAD_TOKEN, EOS_TOKEN, UNK_TOKEN]
+    tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=specials))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD_TOKEN, eos_token=EOS_TOKEN,
+                                   unk_token=UNK_TOKEN)
 
 
 def tiny_llama(cfg: LLMConfig, tokenizer, max_len: int) -> nn.Module:

@@ -94,6 +94,7 @@ def test_worded_parity_rejects_bad_d():
         mathdata.worded_parity(1, 1, random.Random(0))
 
 
+@pytest.mark.slow  # generating from the templates takes seconds
 def test_gsm_symbolic_problems_are_generated_offline_with_worked_solutions():
     templates = mathdata.gsm_templates()
     assert len(templates) == 100
