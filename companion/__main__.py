@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
             check(args.steps >= 1, "steps", args.steps, "must be an integer >= 1")
             check(args.repeats >= 1, "repeats", args.repeats, "must be an integer >= 1")
-            df = bench.run(steps=args.steps, repeats=args.repeats)
+            df = bench.measure_all(steps=args.steps, repeats=args.repeats)
             args.csv.parent.mkdir(parents=True, exist_ok=True)
             if args.scale:
                 import pandas as pd
@@ -83,16 +83,13 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"removed {cache.clear()} cached runs from {cache.cache_root()}")
             return 0
-        from .run import ChapterFailed, build_book
+        from .run import build_book
 
         try:
             build_book(args.profile, args.chapters, args.out,
                        progress=not args.no_progress and sys.stderr.isatty(),
                        log=lambda m: print(m, file=sys.stderr, flush=True))
-        except ChapterFailed as e:
-            print(f"error: {e}\nThe previous book (if any) was left unchanged.", file=sys.stderr)
-            return 1
-        except RuntimeError as e:
+        except RuntimeError as e:  # ChapterFailed, or the book build itself
             print(f"error: {e}\nThe previous book (if any) was left unchanged.", file=sys.stderr)
             return 1
         return 0

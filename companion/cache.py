@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +151,20 @@ class Writer:
     def path(self) -> Path:
         """Where the finished run can be read."""
         return self.final if cache_enabled() and self.final.exists() else self.tmp  # type: ignore[return-value]
+
+
+def computed(kind: str, cfg: Any, compute: Callable[[Path], None]) -> Path:
+    """The folder of the finished run ``(kind, cfg)``: from the cache, or made now by
+    ``compute(folder)`` in a fresh folder that is published only if it returns (a run that
+    raises leaves nothing). Two processes asking for the same run compute it once."""
+    with exclusive(kind, cfg):
+        hit = lookup(kind, cfg)
+        if hit is None:
+            writer = Writer(kind, cfg)
+            with writer as tmp:
+                compute(tmp)
+            hit = writer.path
+    return hit
 
 
 def list_runs() -> list[dict]:

@@ -42,13 +42,14 @@ def star_run(task: ParityMixture, n: int, rounds: int, l2: float, max_iter: int,
 
 # the chapter's three experiments: tidy DataFrames, cached by the complete LinearConfig
 def _cached(kind: str, cfg: LinearConfig, compute: Callable[[LinearConfig], pd.DataFrame]) -> pd.DataFrame:
-    hit = cache.lookup(kind, cfg)
-    if hit is not None:
-        return pd.read_csv(hit / "results.csv")
-    df = compute(cfg)
-    with cache.Writer(kind, cfg) as tmp:
-        df.to_csv(tmp / "results.csv", index=False)
-    return df
+    made: list[pd.DataFrame] = []  # computed here: returned as computed, not re-read
+
+    def make(folder) -> None:
+        made.append(compute(cfg))
+        made[0].to_csv(folder / "results.csv", index=False)
+
+    hit = cache.computed(kind, cfg, make)
+    return made[0] if made else pd.read_csv(hit / "results.csv")
 
 
 def _eval_seed(seed: int, salt: int) -> int:

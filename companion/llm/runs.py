@@ -54,13 +54,7 @@ def prompting_key(cfg: LLMConfig) -> LLMRunConfig:
 
 def run(cfg: LLMConfig, progress: bool = False) -> LLMResult:
     """SFT on the mixture then RL, evaluated along the way; cached by the full config."""
-    key = run_key(cfg)
-    hit = cache.lookup("llm", key)
-    if hit is None:
-        writer = cache.Writer("llm", key)
-        with writer as tmp:
-            _fit_llm(cfg, tmp, progress)
-        hit = writer.path
+    hit = cache.computed("llm", run_key(cfg), lambda folder: _fit_llm(cfg, folder, progress))
     return LLMResult(cfg, hit, pd.read_csv(hit / "history.csv"),
                      pd.read_json(hit / "samples.json", orient="records"))
 
@@ -68,26 +62,24 @@ def run(cfg: LLMConfig, progress: bool = False) -> LLMResult:
 def prompting(cfg: LLMConfig) -> pd.DataFrame:
     """How the untouched model answers the held-out problems when asked for the answer only
     (the response is started with '####') and when asked to reason step by step; cached."""
-    key = prompting_key(cfg)
-    hit = cache.lookup("llm-prompting", key)
-    if hit is None:
-        writer = cache.Writer("llm-prompting", key)
-        check(cfg.model != "tiny", "model", cfg.model,
-              "must be a pretrained model ('smollm2' or a checkpoint directory) to measure prompting")
-        with writer as tmp:
-            set_threads()
-            probs = problems(cfg, with_train=False)
-            policy = load_policy(cfg, [], 0)
-            rows = []
-            # a direct answer is a number: 16 tokens hold it (the model may ramble on after it)
-            for style, instruction, prefill, budget in (
-                    ("short (answer only)", SHORT_INSTRUCTION, "#### ", min(16, cfg.max_new_tokens)),
-                    ("long (step by step)", LONG_INSTRUCTION, "", cfg.max_new_tokens)):
-                m = evaluate_text(policy, probs.eval, budget, 0.0, cfg.eval_batch_size,
-                                  instruction=instruction, prefill=prefill)
-                rows.append({"prompt": style, **m})
-            pd.DataFrame(rows).to_csv(tmp / "prompting.csv", index=False)
-        hit = writer.path
+    check(cfg.model != "tiny", "model", cfg.model,
+          "must be a pretrained model ('smollm2' or a checkpoint directory) to measure prompting")
+
+    def measure(folder: Path) -> None:
+        set_threads()
+        probs = problems(cfg, with_train=False)
+        policy = load_policy(cfg, [], 0)
+        rows = []
+        # a direct answer is a number: 16 tokens hold it (the model may ramble on after it)
+        for style, instruction, prefill, budget in (
+                ("short (answer only)", SHORT_INSTRUCTION, "#### ", min(16, cfg.max_new_tokens)),
+                ("long (step by step)", LONG_INSTRUCTION, "", cfg.max_new_tokens)):
+            m = evaluate_text(policy, probs.eval, budget, 0.0, cfg.eval_batch_size,
+                              instruction=instruction, prefill=prefill)
+            rows.append({"prompt": style, **m})
+        pd.DataFrame(rows).to_csv(folder / "prompting.csv", index=False)
+
+    hit = cache.computed("llm-prompting", prompting_key(cfg), measure)
     return pd.read_csv(hit / "prompting.csv")
 
 

@@ -190,13 +190,7 @@ def rl_run(cfg: RLConfig, start: NTPRunConfig, step: int | None = None) -> RLRun
 
 def train_rl(run: RLRunConfig, progress: bool = False) -> RLResult:
     """The RL run ``run`` (its NTP start is trained first if it is not cached); cached."""
-    with cache.exclusive("rl", run):
-        hit = cache.lookup("rl", run)
-        if hit is None:
-            writer = cache.Writer("rl", run)
-            with writer as tmp:
-                _fit_rl(run, tmp, progress)
-            hit = writer.path
+    hit = cache.computed("rl", run, lambda folder: _fit_rl(run, folder, progress))
     return RLResult(config=run, folder=hit, history=pd.read_csv(hit / "history.csv"))
 
 
