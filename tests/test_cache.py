@@ -1,4 +1,6 @@
 import json
+import threading
+import time
 
 import pytest
 
@@ -44,3 +46,35 @@ def test_cli_lists_and_clears(isolated_cache, capsys):
     assert "1 cached runs" in capsys.readouterr().out
     assert main(["cache", "clear"]) == 0
     assert cache.list_runs() == []
+
+
+def test_exclusive_makes_a_second_caller_wait_and_says_so(isolated_cache, capsys):
+    cfg = TaskConfig(d=5)
+    order = []
+
+    def second():
+        with cache.exclusive("demo", cfg):
+            order.append("second")
+
+    with cache.exclusive("demo", cfg):
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.5)
+        order.append("first done")  # the second is still waiting for the lock
+    t.join(timeout=10)
+    assert order == ["first done", "second"]
+    err = capsys.readouterr().err
+    assert f"another process is computing {cache.run_dir('demo', cfg).name}; waiting" in err
+
+
+def test_exclusive_locks_nothing_with_the_cache_off_or_under_a_ddp_replica(isolated_cache,
+                                                                         monkeypatch):
+    cfg = TaskConfig(d=5)
+    monkeypatch.setenv("COMPANION_CACHE", "off")
+    with cache.exclusive("demo", cfg), cache.exclusive("demo", cfg):  # would deadlock if it locked
+        pass
+    assert not isolated_cache.exists()
+    monkeypatch.delenv("COMPANION_CACHE")
+    monkeypatch.setenv("RANK", "1")  # torchrun's other processes train along with rank 0
+    with cache.exclusive("demo", cfg), cache.exclusive("demo", cfg):
+        pass

@@ -9,8 +9,11 @@ bounds below sit under the worst seed measured with fewer steps.
 
 import dataclasses
 
-from companion.pretrain import train_ntp_many
+import pytest
+
+from companion import parallel
 from companion.profiles import get_profile, with_
+from companion.train import ntp_run
 
 
 def small_run(p_cot: float):
@@ -20,9 +23,11 @@ def small_run(p_cot: float):
         eval=dataclasses.replace(base.eval, n_prompts=500))
 
 
+@pytest.mark.slow
 def test_ntp_alone_stays_at_chance_below_one_third_and_learns_above():
     # two processes, one torch thread each (results come back through the test's cache)
-    low_run, high_run = train_ntp_many([small_run(0.1), small_run(0.5)], workers=2)
+    res = parallel.fetch({p: ntp_run(small_run(p)) for p in (0.1, 0.5)}, workers=2)
+    low_run, high_run = res[0.1], res[0.5]
     low, high = low_run.final("greedy"), high_run.final("greedy")
     # below 1/3: greedy answers short, accuracy at chance (sd of a 500-prompt mean is 0.022)
     assert low["long_frac"] <= 0.05

@@ -67,6 +67,7 @@ def scratch_book(root, chapters_src: dict[str, str]):
     (root / "_toc.yml").write_text(toc)
 
 
+@pytest.mark.slow
 def test_a_failing_chapter_names_itself_and_keeps_the_previous_book(tmp_path):
     root, out = tmp_path / "repo", tmp_path / "out"
     scratch_book(root, {

@@ -1,7 +1,9 @@
 import torch
 
 from companion.config import TaskConfig
-from companion.task import EOS, PAD, SEP, ParityMixture, examples, render
+import pytest
+
+from companion.task import EOS, PAD, SEP, ParityMixture, examples, render, rewards
 
 
 def test_encodings_on_a_hand_worked_example():
@@ -69,3 +71,34 @@ def test_examples_table_renders_both_encodings():
     for _, row in df.iterrows():
         assert row["short response"] == f"{row['y']} <eos>"
         assert row["long response (chain)"].split()[-2] == str(row["y"])
+
+
+# --- the RL reward of the task -----------------------------------------------------------------
+
+def test_rewards_end_to_end_and_malformed():
+    task4 = ParityMixture(TaskConfig(d=4, p_cot=0.1))
+    E, P = EOS, PAD
+    bits = torch.tensor([[1, 0, 1, 1]] * 7)  # y = 1, chain 1 1 0 1
+    responses = torch.tensor([
+        [1, E, P, P, P],  # short, right
+        [0, E, P, P, P],  # short, wrong
+        [1, 1, 0, 1, E],  # full chain, right
+        [0, 0, 1, 1, E],  # wrong chain, right last token
+        [1, 1, 0, 1, 1],  # no <eos>: malformed
+        [E, P, P, P, P],  # nothing before <eos>: malformed
+        [SEP, 1, E, P, P],  # a non-bit token before <eos>: malformed
+    ])
+    assert rewards(task4, bits, responses).tolist() == [1, 0, 1, 1, 0, 0, 0]
+    # "cot": a right answer reached by a wrong chain earns nothing
+    assert rewards(task4, bits, responses, kind="cot").tolist() == [1, 0, 1, 0, 0, 0, 0]
+    with pytest.raises(ValueError, match="invalid reward='partial'"):
+        rewards(task4, bits, responses, kind="partial")
+
+
+def test_length_penalty():
+    task4 = ParityMixture(TaskConfig(d=4, p_cot=0.1))
+    bits = torch.tensor([[1, 0, 1, 1]] * 3)
+    responses = torch.tensor([[1, EOS, PAD, PAD, PAD], [1, 1, 0, 1, EOS], [1, 1, 0, 1, 1]])
+    r = rewards(task4, bits, responses, length_penalty=0.4)
+    # a malformed response (no <eos>) is charged every token it produced
+    assert torch.allclose(r, torch.tensor([1 - 0.4 / 4, 1 - 0.4, 0 - 0.4 * 5 / 4]))

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 import torch
 
-from companion import cache, pretrain
-from companion.pretrain import TrainingInterrupted, train_ntp
+import companion.train.ntp as ntp_mod
+from companion import cache
+from companion.train import NTPResult, TrainingInterrupted, train_ntp
 from companion.profiles import get_profile
 
 # a child process: train the tiny headline run; with STOP_AT, signal the parent once the
@@ -28,11 +29,11 @@ from companion.profiles import get_profile
 CHILD = textwrap.dedent("""\
     import os, sys, time
     from pathlib import Path
-    from companion import pretrain
+    from companion.train import ntp
     from companion.profiles import get_profile
 
     stop_at = int(os.environ.get("STOP_AT", "0"))
-    step = pretrain.NTPModule.training_step
+    step = ntp.NTPModule.training_step
 
     def training_step(self, batch, batch_idx):
         if stop_at and self.global_step == stop_at + 5:
@@ -40,8 +41,8 @@ CHILD = textwrap.dedent("""\
             time.sleep(600)
         return step(self, batch, batch_idx)
 
-    pretrain.NTPModule.training_step = training_step
-    pretrain.train_ntp(get_profile("tiny").headline).history.to_csv(sys.argv[1], index=False)
+    ntp.NTPModule.training_step = training_step
+    ntp.train_ntp(get_profile("tiny").headline).history.to_csv(sys.argv[1], index=False)
     """)
 
 
@@ -59,22 +60,23 @@ def child(out: Path, **env) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def unbroken(cfg, monkeypatch) -> pretrain.NTPResult:
+def unbroken(cfg, monkeypatch) -> NTPResult:
     """The reference: the same config trained in one go in this process, outside the cache."""
     with monkeypatch.context() as m:
         m.setenv("COMPANION_CACHE", "off")
         return train_ntp(cfg)
 
 
-def assert_same_run(a: pretrain.NTPResult, b: pretrain.NTPResult) -> None:
+def assert_same_run(a: NTPResult, b: NTPResult) -> None:
     pd.testing.assert_frame_equal(a.history, b.history, check_exact=True)
-    logs = [pd.read_csv(r.folder / "logs" / "metrics.csv") for r in (a, b)]
-    pd.testing.assert_frame_equal(*logs, check_exact=True)  # Lightning's log, merged on resume
+    files = [pd.read_csv(r.folder / "history.csv") for r in (a, b)]  # what a resumed run wrote
+    pd.testing.assert_frame_equal(*files, check_exact=True)
     for step in (10, 20, None):
         wa, wb = a.load_model(step).state_dict(), b.load_model(step).state_dict()
         assert all(torch.equal(wa[k], wb[k]) for k in wa), f"weights differ at step {step}"
 
 
+@pytest.mark.slow
 def test_same_config_same_history_in_two_processes(cfg, tmp_path, monkeypatch):
     proc = child(tmp_path / "child.csv", COMPANION_CACHE="off")
     here = unbroken(cfg, monkeypatch).history  # trained meanwhile, in this (pytest) process
@@ -85,6 +87,7 @@ def test_same_config_same_history_in_two_processes(cfg, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(here, there, check_exact=True)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint(cfg, tmp_path, monkeypatch, isolated_cache):
     out = tmp_path / "killed.csv"
     proc = child(out, STOP_AT="20")
@@ -101,8 +104,8 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(cfg, tmp_path, monkeypatc
     assert cache.lookup("ntp", cfg) is None  # nothing half-finished was published
 
     steps = []
-    step = pretrain.NTPModule.training_step
-    monkeypatch.setattr(pretrain.NTPModule, "training_step",
+    step = ntp_mod.NTPModule.training_step
+    monkeypatch.setattr(ntp_mod.NTPModule, "training_step",
                         lambda self, b, i: steps.append(self.global_step) or step(self, b, i))
     resumed = train_ntp(cfg)
     assert steps == list(range(20, 30))  # only the 10 steps after the checkpoint were retrained
@@ -123,7 +126,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(cfg, monkeypatch, isolated_c
 
 def _ctrl_c_stops_cleanly_and_the_rerun_resumes(cfg, monkeypatch):
     handler = signal.getsignal(signal.SIGINT)
-    step = pretrain.NTPModule.training_step
+    step = ntp_mod.NTPModule.training_step
 
     def interrupted(self, batch, batch_idx):
         if self.global_step == 15:
@@ -132,7 +135,7 @@ def _ctrl_c_stops_cleanly_and_the_rerun_resumes(cfg, monkeypatch):
         return step(self, batch, batch_idx)
 
     with monkeypatch.context() as m:
-        m.setattr(pretrain.NTPModule, "training_step", interrupted)
+        m.setattr(ntp_mod.NTPModule, "training_step", interrupted)
         with pytest.raises(TrainingInterrupted) as err:
             train_ntp(cfg)
     partial = cache.partial_dir("ntp", cfg)
@@ -151,10 +154,11 @@ def test_ctrl_c_before_the_first_checkpoint_leaves_nothing(cfg, monkeypatch, iso
     def interrupted(self, batch, batch_idx):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pretrain.NTPModule, "training_step", interrupted)
+    monkeypatch.setattr(ntp_mod.NTPModule, "training_step", interrupted)
     with pytest.raises(TrainingInterrupted, match="no checkpoint was reached yet: rerunning"):
         train_ntp(cfg)
-    assert list(isolated_cache.iterdir()) == []
+    # no run, no partial folder; only the run's (released) lock file
+    assert [p.name for p in isolated_cache.iterdir() if not p.name.startswith(".lock-")] == []
 
 
 def snapshot(root: Path) -> dict:
@@ -173,7 +177,7 @@ def test_a_damaged_cached_run_names_its_folder_and_changes_nothing(cfg, monkeypa
     folder = train_ntp(cfg).folder
     damage(folder)
     before = snapshot(isolated_cache)
-    monkeypatch.setattr(pretrain, "_fit", lambda *a: pytest.fail("retrained over a damaged run"))
+    monkeypatch.setattr(ntp_mod, "_fit_ntp", lambda *a: pytest.fail("retrained over a damaged run"))
     with pytest.raises(cache.CacheCorrupt) as err:
         train_ntp(cfg)
     msg = str(err.value)

@@ -2,7 +2,7 @@
 
 The two processes are launched the way a multi-GPU node launches them, with torchrun
 (``python -m torch.distributed.run``): each runs this file as a script (see ``__main__``
-at the bottom), which calls :func:`companion.pretrain.train_ntp` with ``devices=2,
+at the bottom), which calls :func:`companion.train.train_ntp` with ``devices=2,
 strategy="ddp"``. Both see half of every global batch (``ParityStream`` shards it), DDP
 averages their gradients, and the loss is normalised by the global target count, so the
 result must equal a 1-process run of the same global batch up to float rounding.
@@ -21,9 +21,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from companion import pretrain
-from companion.config import NTPRunConfig
+import companion.train.ntp as ntp_mod
+from companion import cache
+from companion.config import ConfigError, NTPRunConfig
 from companion.profiles import get_profile
+from companion.task import ParityMixture
+from companion.train import NTPResult, build_model, train_ntp
+from companion.train.data import ParityStream
 
 HERE = Path(__file__).resolve()
 
@@ -44,12 +48,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _weights(res: pretrain.NTPResult, step: int | None = None) -> dict[str, torch.Tensor]:
+def _weights(res: NTPResult, step: int | None = None) -> dict[str, torch.Tensor]:
     return res.load_model(step).state_dict()
 
 
+@pytest.mark.slow
 def test_two_process_ddp_fit_matches_the_single_process_fit(isolated_cache, tmp_path):
-    one = pretrain.train_ntp(small_config(devices=1))
+    one = train_ntp(small_config(devices=1))
 
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "COMPANION_THREADS": "1",
            "OMP_NUM_THREADS": "1", "COMPANION_CACHE_DIR": str(isolated_cache)}
@@ -61,10 +66,10 @@ def test_two_process_ddp_fit_matches_the_single_process_fit(isolated_cache, tmp_
     # the two processes' prints may interleave (text and newline are separate writes): find, don't split
     folders = sorted(re.findall(r"ddp-result=(\S+?)(?=ddp-result=|\s|$)", proc.stdout))
     assert len(folders) == 2 and folders[0] == folders[1], proc.stdout
-    two = pretrain.train_ntp(small_config(devices=2))  # a cache hit: the run the workers trained
+    two = train_ntp(small_config(devices=2))  # a cache hit: the run the workers trained
     assert str(two.folder) == folders[0]
 
-    init = pretrain.build_model(small_config()).state_dict()
+    init = build_model(small_config()).state_dict()
     for step in (6, None):  # the intermediate checkpoint and the final weights
         w1, w2 = _weights(one, step), _weights(two, step)
         moved = max(float((w1[k] - init[k]).abs().max()) for k in w1)
@@ -79,9 +84,9 @@ def test_two_process_ddp_fit_matches_the_single_process_fit(isolated_cache, tmp_
 
 
 def test_stream_shards_are_the_global_batch_split_in_order():
-    task = pretrain.ParityMixture(small_config().task)
-    full = next(iter(pretrain.ParityStream(task, 8, seed=3)))
-    halves = [next(iter(pretrain.ParityStream(task, 8, seed=3, rank=r, world_size=2)))
+    task = ParityMixture(small_config().task)
+    full = next(iter(ParityStream(task, 8, seed=3)))
+    halves = [next(iter(ParityStream(task, 8, seed=3, rank=r, world_size=2)))
               for r in (0, 1)]
     assert torch.equal(torch.cat([h[0] for h in halves]), full[0])
     assert torch.equal(torch.cat([h[1] for h in halves]), full[1])
@@ -91,11 +96,27 @@ def test_stream_shards_are_the_global_batch_split_in_order():
 
 def test_bf16_mixed_precision_trains_and_keeps_float32_weights():
     # bf16 autocast is the paper profile's GPU path; on a CPU it runs only when asked for
-    res = pretrain.train_ntp(small_config(precision="bf16-mixed"))
+    res = train_ntp(small_config(precision="bf16-mixed"))
     w = _weights(res)
     assert all(t.dtype == torch.float32 for t in w.values())
-    init = pretrain.build_model(small_config()).state_dict()
+    init = build_model(small_config()).state_dict()
     assert max(float((w[k] - init[k]).abs().max()) for k in w) > 1e-3
+
+
+def test_ddp_with_the_cache_off_is_refused_before_any_compute(monkeypatch, tmp_path):
+    """Under DDP the first process publishes the run into the cache and the others read it there:
+    with the cache off they would have nothing to read, so the run is refused up front."""
+    monkeypatch.setenv("COMPANION_CACHE", "off")
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(ntp_mod, "_train", lambda *a, **k: pytest.fail("computed before refusing"))
+    monkeypatch.setattr(ntp_mod, "build_model", lambda *a: pytest.fail("built a model first"))
+    with pytest.raises(ConfigError) as err:
+        train_ntp(small_config(devices=2))
+    msg = str(err.value)
+    assert msg.startswith("invalid COMPANION_CACHE='off': must be on for a run on devices=2")
+    assert "COMPANION_CACHE_DIR" in msg  # it says what to do instead
+    assert not (tmp_path / "cache").exists()
+    assert not cache.cache_enabled()
 
 
 def test_profiles_use_bf16_only_at_paper_scale():
@@ -108,7 +129,7 @@ def test_profiles_use_bf16_only_at_paper_scale():
 
 def _worker() -> None:
     """One torchrun process: train the 2-device config; rank 0 publishes it to the cache."""
-    res = pretrain.train_ntp(small_config(devices=2))
+    res = train_ntp(small_config(devices=2))
     print(f"ddp-result={res.folder}", flush=True)
 
 
