@@ -61,8 +61,13 @@ def exclusive(kind: str, cfg: Any) -> Iterator[None]:
         yield
         return
     root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(root / f".lock-{kind}-{config_key(cfg, __version__)}")
+    locks = root / ".locks"  # a folder, so that `cache clear` removes the lock files too
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"cannot write to the cache folder {root} ({e}); set COMPANION_CACHE_DIR "
+                      "to a writable folder") from e
+    lock = FileLock(locks / f"{kind}-{config_key(cfg, __version__)}.lock")
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -10,6 +10,7 @@ read them with :func:`fetch` (or the usual functions, ``train_ntp``, ``train_rl`
 
 from __future__ import annotations
 
+import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -39,8 +40,19 @@ class Run:
         return self.fn(*self.args)
 
 
+def _idle_ignores_ctrl_c() -> None:
+    # Ctrl-C reaches every process of the group: a worker waiting for work would die of it and
+    # break the pool, which then kills the workers still training (SIGTERM, no clean stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _call(run: Run) -> None:
-    run()  # the result reaches the parent through the cache
+    # ... while a worker that is training stops cleanly: an NTP run keeps its checkpoint
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run()  # the result reaches the parent through the cache
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _missing(runs: list[Run]) -> list[Run]:
@@ -76,7 +88,8 @@ def compute(runs: list[Run], workers: int = 1) -> int:
             r()
         return len(todo)
     pending, running = list(todo), {}
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
+                               initializer=_idle_ignores_ctrl_c)
     try:
         while pending or running:
             for r in list(pending):
@@ -90,7 +103,8 @@ def compute(runs: list[Run], workers: int = 1) -> int:
                 del running[f]
                 f.result()  # a failed run raises here, naming its error
     finally:
-        # on an error or Ctrl-C: start nothing new; runs already going finish into the cache
+        # on an error or Ctrl-C: start nothing new. After an error the runs already going finish
+        # into the cache; after Ctrl-C they stop at once (an NTP run keeps its last checkpoint)
         pool.shutdown(wait=True, cancel_futures=True)
     return len(todo)
 

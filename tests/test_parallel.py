@@ -153,6 +153,8 @@ def test_ctrl_c_during_compute_stops_every_worker_and_keeps_what_can_be_kept(mon
     # the finished run is in the cache; the interrupted one is not, but kept its checkpoint
     assert [r["folder"] for r in cache.list_runs()] == [cache.run_dir("ntp", SHORT).name], err[-3000:]
     assert long_ckpt.is_file()
+    # the training worker stopped cleanly: an idle worker did not die of Ctrl-C and break the pool
+    assert "call_queue.get" not in err, err[-3000:]  # a worker's traceback while waiting for work
 
     # rerun: the long run resumes from its checkpoint and ends as an unbroken run does
     steps = []
