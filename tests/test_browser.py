@@ -20,6 +20,8 @@ import pytest
 
 from companion.run import ROOT, chapters
 
+pytestmark = pytest.mark.slow  # opens the built book in Chromium: not the unit tier
+
 BOOK = Path(os.environ.get("COMPANION_BOOK_HTML", ROOT / "_build" / "tiny" / "html"))
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
