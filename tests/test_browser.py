@@ -20,8 +20,6 @@ import pytest
 
 from companion.run import ROOT, chapters
 
-pytestmark = pytest.mark.slow  # opens the built book in Chromium: not the unit tier
-
 BOOK = Path(os.environ.get("COMPANION_BOOK_HTML", ROOT / "_build" / "tiny" / "html"))
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
@@ -31,6 +29,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--virtual-time-budget=8000", "--window-size=1280,2000", "--hide-scrollbars"]
 
 pytestmark = [
+    pytest.mark.slow,  # opens the built book in Chromium: not the unit tier
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (`make test` installs "
                        "it: apt-get install chromium)"),
     pytest.mark.skipif(not (BOOK / "index.html").is_file(), reason=f"no built book at {BOOK}: run "
