@@ -29,3 +29,23 @@ def sigint_handler_restored():
     yield
     after = signal.getsignal(signal.SIGINT)
     assert after == before, f"SIGINT handler changed from {before!r} to {after!r}"
+
+
+@pytest.fixture
+def task4():
+    """A parity task small enough to check by hand (d=4)."""
+    from companion.config import TaskConfig
+    from companion.task import ParityMixture
+
+    return ParityMixture(TaskConfig(d=4, p_cot=0.1))
+
+
+@pytest.fixture
+def gpt4():
+    """A one-layer GPT for d=4 prompts, initialised from seed 0 (the global RNG is seeded)."""
+    from companion.config import ModelConfig
+    from companion.model import GPT
+    from companion.task import VOCAB_SIZE
+
+    torch.manual_seed(0)
+    return GPT(ModelConfig(n_layer=1, n_head=2, n_embd=16, block_size=10), VOCAB_SIZE)

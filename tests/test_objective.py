@@ -9,12 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from companion.config import ModelConfig, TaskConfig
-from companion.model import GPT
 from companion.objective import (Rollout, advantages, kl_k3, ntp_loss, policy_loss, response_mask,
                                  rl_objective, star_keep, token_logprobs, warmup_cosine)
 from companion.profiles import get_profile
-from companion.task import EOS, PAD, SEP, VOCAB_SIZE, ParityMixture, rewards
+from companion.task import EOS, PAD, SEP, ParityMixture, rewards
 from companion.train import build_model
 
 E, P = EOS, PAD
@@ -23,16 +21,6 @@ E, P = EOS, PAD
 @pytest.fixture
 def tiny_cfg():
     return get_profile("tiny").headline
-
-
-@pytest.fixture
-def task4() -> ParityMixture:
-    return ParityMixture(TaskConfig(d=4, p_cot=0.1))
-
-
-def tiny_model(seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    return GPT(ModelConfig(n_layer=1, n_head=2, n_embd=16, block_size=10), VOCAB_SIZE)
 
 
 def roll_of(task: ParityMixture, bits: torch.Tensor, responses: torch.Tensor) -> Rollout:
@@ -124,8 +112,8 @@ def test_star_keeps_exactly_the_correct_samples(task4):
     assert keep_pen.tolist() == keep.tolist()  # a penalty never drops a correct sample
 
 
-def test_star_objective_is_ntp_loss_on_the_kept_samples(task4):
-    model = tiny_model()
+def test_star_objective_is_ntp_loss_on_the_kept_samples(task4, gpt4):
+    model = gpt4
     bits = torch.tensor([[1, 0, 1, 1], [0, 0, 0, 1], [1, 1, 0, 0]])
     responses = torch.tensor([[1, E, P, P, P], [0, E, P, P, P], [0, 1, 0, 0, E]])
     roll = roll_of(task4, bits, responses)
@@ -155,8 +143,8 @@ def test_policy_loss_sums_tokens_per_sequence():
     assert policy_loss(logp, mask, torch.ones(2)).item() == pytest.approx(2.5)
 
 
-def test_masked_tokens_do_not_change_the_policy_loss(task4):
-    model = tiny_model()
+def test_masked_tokens_do_not_change_the_policy_loss(task4, gpt4):
+    model = gpt4
     bits = torch.tensor([[1, 0, 1, 1], [0, 1, 1, 0]])
     resp_a = torch.tensor([[1, E, P, P, P], [0, 0, 1, 0, E]])
     resp_b = torch.tensor([[1, E, 1, 0, SEP], [0, 0, 1, 0, E]])  # junk after <eos>
@@ -175,8 +163,8 @@ def test_masked_tokens_do_not_change_the_policy_loss(task4):
     assert not torch.allclose(losses[0], other)
 
 
-def test_token_logprobs_match_a_plain_forward(task4):
-    model = tiny_model()
+def test_token_logprobs_match_a_plain_forward(task4, gpt4):
+    model = gpt4
     bits = torch.tensor([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 1, 1]])
     resp = torch.tensor([[1, E, P, P, P], [0, 1, 1, 0, E], [0, 1, E, P, P]])
     roll = roll_of(task4, bits, resp)
@@ -196,8 +184,8 @@ def test_kl_k3_nonnegative_and_zero_at_equality():
     assert (per_token >= 0).all()
 
 
-def test_rl_objective_grpo_with_kl_to_itself_adds_nothing(task4):
-    model = tiny_model()
+def test_rl_objective_grpo_with_kl_to_itself_adds_nothing(task4, gpt4):
+    model = gpt4
     bits = torch.tensor([[1, 0, 1, 1], [1, 0, 1, 1]])
     resp = torch.tensor([[1, E, P, P, P], [0, E, P, P, P]])
     roll = roll_of(task4, bits, resp)

@@ -12,25 +12,13 @@ import torch
 from companion import cache
 from companion.config import (ConfigError, EvalConfig, ModelConfig, NTPRunConfig, PretrainConfig,
                               RLConfig, TaskConfig)
-from companion.model import GPT
 from companion.profiles import get_profile
-from companion.task import VOCAB_SIZE, ParityMixture
 from companion.train import (ParityRL, histories, rl_run, rl_task, rollout, summarize, train_ntp,
                              train_rl)
 
 
-@pytest.fixture
-def task4() -> ParityMixture:
-    return ParityMixture(TaskConfig(d=4, p_cot=0.1))
-
-
-def tiny_model(seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    return GPT(ModelConfig(n_layer=1, n_head=2, n_embd=16, block_size=10), VOCAB_SIZE)
-
-
-def test_rollout_shapes_and_groups(task4):
-    model = tiny_model()
+def test_rollout_shapes_and_groups(task4, gpt4):
+    model = gpt4
     bits = torch.tensor([[1, 0, 1, 1], [0, 0, 0, 0]])
     roll = rollout(model, task4, bits, G=3, temperature=1.0, generator=torch.Generator().manual_seed(0))
     assert roll.bits.tolist() == [[1, 0, 1, 1]] * 3 + [[0, 0, 0, 0]] * 3
@@ -40,10 +28,10 @@ def test_rollout_shapes_and_groups(task4):
     assert torch.equal(roll.tokens[:, task4.prompt_len:], roll.responses)
 
 
-def test_the_parity_environment_scores_its_rollouts(task4):
+def test_the_parity_environment_scores_its_rollouts(task4, gpt4):
     env = ParityRL(task4, RLConfig(G=2, prompts_per_step=2))
     bits = torch.tensor([[1, 0, 1, 1], [0, 1, 0, 0]])
-    roll, r, stats = env.rollout(tiny_model(), bits, 0, torch.Generator().manual_seed(0))
+    roll, r, stats = env.rollout(gpt4, bits, 0, torch.Generator().manual_seed(0))
     assert r.shape == (4,) and set(r.tolist()) <= {0.0, 1.0}
     assert r.tolist() == task4.is_correct(roll.bits, roll.responses).float().tolist()
     assert {"accuracy", "long_frac", "mean_len", "kept_long_frac"} <= set(stats)
