@@ -78,3 +78,32 @@ def test_exclusive_locks_nothing_with_the_cache_off_or_under_a_ddp_replica(isola
     monkeypatch.setenv("RANK", "1")  # torchrun's other processes train along with rank 0
     with cache.exclusive("demo", cfg), cache.exclusive("demo", cfg):
         pass
+
+
+def test_computed_computes_once_publishes_on_success_and_leaves_nothing_on_failure(isolated_cache):
+    cfg, calls = TaskConfig(d=6), []
+
+    def make(folder):
+        calls.append(folder)
+        (folder / "r").write_text("1")
+
+    first = cache.computed("demo", cfg, make)
+    again = cache.computed("demo", cfg, make)
+    assert first == again == cache.run_dir("demo", cfg) and len(calls) == 1
+    assert (first / "r").read_text() == "1"
+
+    def boom(folder):
+        (folder / "half").write_text("x")
+        raise RuntimeError("crash mid-run")
+
+    with pytest.raises(RuntimeError, match="crash mid-run"):
+        cache.computed("demo", TaskConfig(d=7), boom)
+    assert cache.lookup("demo", TaskConfig(d=7)) is None
+    assert sorted(p.name for p in isolated_cache.iterdir()) == [".locks", first.name]
+
+
+def test_cache_clear_also_removes_the_lock_files(isolated_cache):
+    cache.computed("demo", TaskConfig(d=6), lambda folder: None)
+    assert (isolated_cache / ".locks").is_dir()
+    cache.clear()
+    assert list(isolated_cache.iterdir()) == []
