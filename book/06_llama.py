@@ -116,7 +116,8 @@ ex.worded.samples.groupby("phase", sort=False).head(1)[["phase", "answer", "resp
 # {glue:text}`b_tokens` tokens):
 
 # %%
-# NBVAL_CHECK_OUTPUT
+# (not compared by nbval: which GSM-Symbolic templates finish within their time-out depends on
+# the machine's load, so the problems can differ from run to run; README, Known gaps)
 ex.prompting.set_index("prompt").round(3)
 
 # %% [markdown]
