@@ -59,9 +59,8 @@ plots.sweep_accuracy(final)
 #
 # ## Calibrated in length
 #
-# Sampling at temperature 1 tells a different story: the model produces the chain about as often
-# as it saw it. The largest gap between the sampled long fraction and $p_{cot}$ over the sweep is
-# {glue:text}`calib_gap:.3f`.
+# Sampling at temperature 1 tells a different story: {glue:text}`calib_verdict`. The largest gap
+# between the sampled long fraction and $p_{cot}$ over the sweep is {glue:text}`calib_gap:.3f`.
 
 # %%
 plots.calibration(final)

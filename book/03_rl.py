@@ -41,9 +41,7 @@ glue_numbers(ex.numbers())
 #
 # RL starts from next-token prediction at $d =$ {glue:text}`d` and $p_{cot} =$
 # {glue:text}`p_cot` after {glue:text}`ntp_samples:,` fresh training sequences (cached: it is
-# trained once). Greedy decoding answers at chance with short answers; sampled at temperature 1,
-# the model goes long about as often as it saw long data, and its long answers are nearly always
-# right. The knowledge is in the model; greedy decoding does not use it.
+# trained once). Measured: {glue:text}`start_verdict`
 
 # %%
 ex.start_table().round(3)
@@ -81,8 +79,7 @@ summarize(ex.algorithms).round(3)
 #
 # Is it RL, or just more training? Continue next-token prediction from the same start, on
 # {glue:text}`baseline_factor` fresh demonstrations per response RL sampled (a rollout plus one
-# backward pass per response costs less than that). Greedy decoding stays at chance: the longer
-# NTP run is still calibrated in length, and $p_{cot} < 1/3$ keeps the greedy answer short.
+# backward pass per response costs less than that). This baseline is ours, not the paper's.
 
 # %%
 plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=ex.baseline.history,
@@ -91,7 +88,7 @@ plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=ex.baseline
 # %% [markdown]
 # Over {glue:text}`baseline_samples:,` further demonstrations the best greedy accuracy of the
 # continued NTP run is {glue:text}`baseline_max:.3f`, with greedy answers
-# {glue:text}`baseline_len:.1f` token(s) long.
+# {glue:text}`baseline_len:.1f` token(s) long. {glue:text}`baseline_verdict`
 #
 # ## Too early: RL needs the chain to have been learned
 #
@@ -107,17 +104,16 @@ ex.early_table().round(3)
 # %% [markdown]
 # From NTP step {glue:text}`early_step`, where sampled long answers are right only
 # {glue:text}`early_acc_long:.2f` of the time, GRPO ends at greedy accuracy
-# {glue:text}`early_final:.3f` with greedy answers {glue:text}`early_len:.1f` token(s) long. Without
-# a working chain a long answer earns no more reward than a short guess, and RL has nothing to
-# amplify ({glue:text}`chain_appears`). The paper's middle
-# ground, longer answers that are still wrong, needs a checkpoint where the chain is partly learned;
-# our checkpoints do not land there.
+# {glue:text}`early_final:.3f` with greedy answers {glue:text}`early_len:.1f` token(s) long.
+# {glue:text}`early_verdict` ({glue:text}`chain_appears`). The paper's middle ground, longer
+# answers that are still wrong, needs a checkpoint where the chain is partly learned;
+# {glue:text}`early_middle`.
 #
 # ## Rare long data: $p_{cot} =$ {glue:text}`rare_p`
 #
 # The paper reports that at $p_{cot} = 0.01$ RL still lengthens the answers from almost every
-# checkpoint. Its NTP phase sees about $10^5$ long demonstrations; at our budget the NTP run sees
-# {glue:text}`rare_long:,.0f`, far fewer than the {glue:text}`chain_long:,.0f` our start run at
+# checkpoint. At our budget the NTP run sees {glue:text}`rare_long:,.0f` long demonstrations, far
+# fewer than the {glue:text}`chain_long:,.0f` our start run at
 # $p_{cot} =$ {glue:text}`p_cot` had seen when its chain appeared.
 
 # %%
@@ -126,9 +122,7 @@ summarize({f"p_cot = {prof.rl_after_ntp.rare_p_cot:g}": ex.rare}).round(3)
 # %% [markdown]
 # The sampled answers go from {glue:text}`rare_len0:.2f` to {glue:text}`rare_len1:.2f` tokens on
 # average and greedy accuracy ends at {glue:text}`rare_final:.3f`: the rare long answers were right
-# only {glue:text}`rare_acc_long0:.2f` of the time at the start, so there was no chain to reward.
-# This is a limit of our compute, not a contradiction of the paper: rare long data needs a
-# correspondingly longer NTP phase before RL can take off.
+# only {glue:text}`rare_acc_long0:.2f` of the time at the start, {glue:text}`rare_verdict`
 #
 # ## When STaR fails: high temperature and the end-to-end reward
 #
@@ -152,9 +146,9 @@ plots.rl_curves(histories(ex.hot_star), hue="run", title="STaR at a high samplin
 # | NTP greedy accuracy before RL | chance | {glue:text}`ntp_greedy:.3f` |
 # | RL (GRPO) greedy accuracy | $\approx 100\%$ after few samples | $\geq 0.95$ after {glue:text}`grpo_reach_min:,.0f`-{glue:text}`grpo_reach_max:,.0f` responses; final $\geq$ {glue:text}`grpo_final_min:.3f` |
 # | REINFORCE / STaR | also succeed | {glue:text}`reinforce_final:.3f` / {glue:text}`star_final:.3f` |
-# | more NTP, same compute | stays at chance | best {glue:text}`baseline_max:.3f` |
-# | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_final:.3f`, length {glue:text}`early_len:.1f` (no chain yet: nothing to amplify) |
-# | $p_{cot} = 0.01$ | length still increases | sampled length {glue:text}`rare_len0:.2f` to {glue:text}`rare_len1:.2f` after {glue:text}`rare_long:,.0f` long demonstrations (too few here) |
+# | more NTP, same compute | (not in the paper; ours) | best {glue:text}`baseline_max:.3f` |
+# | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_final:.3f`, length {glue:text}`early_len:.1f` |
+# | $p_{cot} = 0.01$ | length still increases | sampled length {glue:text}`rare_len0:.2f` to {glue:text}`rare_len1:.2f` after {glue:text}`rare_long:,.0f` long demonstrations |
 # | STaR, high temperature, end-to-end reward | fails | {glue:text}`hot_e2e:.3f` (CoT reward: {glue:text}`hot_cot:.3f`) |
 #
 # What differs is scale: the paper trains larger transformers on $d = 50$ for about $10^7$

@@ -54,7 +54,7 @@ plots.rl_curves(histories(ex.grpo), hue="algorithm", decoding="rollout",
 # ## Accuracy comes with length
 #
 # Every evaluation of every RL run of chapter 3 and this chapter: greedy accuracy against greedy
-# response length. Accuracy above chance appears only together with long answers.
+# response length. Measured: {glue:text}`with_length`.
 
 # %%
 plots.accuracy_vs_length(histories(ex.algorithms), hue="algorithm")
@@ -78,13 +78,13 @@ rounds.assign(gap=(rounds.measured - rounds.predicted).abs()).round(3)
 # %% [markdown]
 # From a sampled long fraction of {glue:text}`star_p0:.3f`, the first round measures
 # {glue:text}`star_p1:.3f` against a predicted {glue:text}`star_pred1:.3f`; over the first three
-# rounds the largest gap between measurement and closed form is {glue:text}`star_gap3:.3f`. Once
-# the long fraction passes $1/3$, greedy decoding switches to the chain (chapter 1).
+# rounds the largest gap between measurement and closed form is {glue:text}`star_gap3:.3f`.
+# {glue:text}`star_switch`
 #
 # ## Partial chains: leap 2
 #
 # The long demonstration now writes every second running parity only ($b_2, b_4, \dots, b_d$):
-# half the tokens. We train next-token prediction alone at the same $p_{cot}$, on $d =$
+# half the tokens. This encoding is **(reconstructed)**: the paper's exact partial chain is not known to us. We train next-token prediction alone at the same $p_{cot}$, on $d =$
 # {glue:text}`leap_d` bits, and compare with the full chain trained the same way
 # ({glue:text}`leap_d_note`).
 
@@ -110,8 +110,7 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 # %% [markdown]
 # With $\lambda =$ {glue:text}`pen_lo` GRPO ends at greedy accuracy {glue:text}`pen_lo_acc:.3f`
 # and length {glue:text}`pen_lo_len:.1f`; with $\lambda =$ {glue:text}`pen_hi` at
-# {glue:text}`pen_hi_acc:.3f` and length {glue:text}`pen_hi_len:.1f`. A penalty below $1/2$ slows the
-# lengthening down; above $1/2$ it removes the incentive to think and leaves the model guessing.
+# {glue:text}`pen_hi_acc:.3f` and length {glue:text}`pen_hi_len:.1f`. {glue:text}`pen_verdict`
 #
 # ## The paper's numbers beside ours
 #

@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 6. Llama-family models on short/long math mixtures
 #
-# **The paper's claim (its section on Llama).** Fine-tune Llama-3.2-3B and Llama-3.1-8B on
+# **The paper's claim (its section on Llama).** Fine-tune Llama-family models on
 # mixtures of GSM8K and MATH in which most solutions are *short* (the final answer only) and a
 # fraction $p_{cot}$ are *long* (the full worked solution), then apply RL whose reward is a
 # correct final answer: accuracy rises and so does the length of the responses. The paper reports
@@ -169,16 +169,15 @@ else:
 # %% [markdown]
 # ## The paper's trend beside ours
 #
-# | | paper (Llama-3.2-3B / 3.1-8B, GSM8K + MATH) | (a) worded parity, from scratch | (b) SmolLM2-135M, GSM-Symbolic |
+# | | paper (Llama-family models, GSM8K + MATH) | (a) worded parity, from scratch | (b) SmolLM2-135M, GSM-Symbolic |
 # |---|---|---|---|
-# | after SFT on the mixture | short answers dominate | greedy accuracy {glue:text}`a_sft_acc:.3f`, length {glue:text}`a_sft_len:.1f` | greedy accuracy {glue:text}`b_acc_sft:.3f`, length {glue:text}`b_len_sft:.0f` |
+# | after SFT on the mixture | (the paper's starting point; not stated as a number) | greedy accuracy {glue:text}`a_sft_acc:.3f`, length {glue:text}`a_sft_len:.1f` | greedy accuracy {glue:text}`b_acc_sft:.3f`, length {glue:text}`b_len_sft:.0f` |
 # | after RL (correctness reward) | accuracy and response length rise | greedy accuracy {glue:text}`a_rl_acc:.3f`, length {glue:text}`a_rl_len:.1f` | greedy accuracy {glue:text}`b_acc_rl:.3f`, length {glue:text}`b_len_rl:.0f` |
 #
 # ## What a CPU can and cannot show here
 #
-# It can show the paper's mechanism in a language model trained from scratch (tier a): a model
-# fine-tuned on rare worked solutions answers short and at chance, and RL with nothing but a
-# correctness reward makes it answer step by step and correctly. It can run the real pipeline on
+# It can show the paper's mechanism in a language model trained from scratch (tier a). Measured in
+# this build: {glue:text}`a_closing`. It can run the real pipeline on
 # a real pretrained Llama-architecture model (tier b) and measure how that model answers short
 # and long. It cannot fine-tune a multi-billion-parameter model, or even train the 135M model for
 # long enough to say whether RL helps it: on two cores a single SFT or RL step of the 135M model

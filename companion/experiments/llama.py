@@ -74,6 +74,12 @@ class LlamaResult:
                                 if short_at_chance else "unlike the parity model of chapter 2, it "
                                 "does not simply answer short at chance here")
         raised = rl["accuracy"] > sft["accuracy"] + 0.1 and rl["mean_len"] > sft["mean_len"] + 1
+        out["a_closing"] = ("a model fine-tuned on rare worked solutions answers short and at "
+                            "chance, and RL with nothing but a correctness reward makes it answer step "
+                            "by step and correctly" if short_at_chance and raised else
+                            "whether a model fine-tuned on rare worked solutions, then RL with nothing "
+                            "but a correctness reward, behaves like the parity model; in this run it "
+                            "did not fully (see the verdicts above)")
         out["a_rl_verdict"] = ("RL raised both, by making the model use the long, step-by-step "
                                "answer it had seen rarely" if raised else "RL did not raise both in this run")
         return out

@@ -18,6 +18,9 @@ from ..evaluate import verdict
 from ..train import NTPResult, ntp_run, results_frame
 
 
+CALIBRATED = 0.05  # sampled long fraction within this of p_cot everywhere: "calibrated"
+
+
 def runs(prof: Profile) -> dict[str, parallel.Run]:
     """The headline-d runs first (each takes ~4x a sweep run), then the sweep."""
     s = prof.ntp_threshold
@@ -60,6 +63,9 @@ class NTPThresholdResult:
             "sweep_verdict": verdict(greedy, theory.greedy_accuracy(greedy.index.values), tol=0.05,
                                      skip=lambda p: abs(p - 1 / 3) < 0.05),
             "calib_gap": float((sampled - sampled.index.to_series()).abs().max()),
+            "calib_verdict": "the model produces the chain about as often as it saw it"
+            if float((sampled - sampled.index.to_series()).abs().max()) <= CALIBRATED else
+            "the long fraction does not track p_cot closely in this run",
             "long_d": prof.headline.task.d, "long_samples": int(g.samples.max()),
             "long_final_acc": float(last.accuracy.max()),
             "long_max_acc": float(g[g.step > 0].accuracy.max()),

@@ -19,6 +19,8 @@ from ..evaluate import evaluate
 from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
 
 ACCURACY = 0.95  # "reached": greedy accuracy at or above this
+CHANCE = 0.05  # greedy accuracy within this of 1/2 counts as chance
+KNOWN = 0.9  # sampled long answers at least this often right: the chain is learned
 
 
 def start_config(prof: Profile) -> NTPRunConfig:
@@ -99,8 +101,18 @@ class RLAfterNTPResult:
                 **self._early_numbers(), **self._rare_numbers(), **self._hot_numbers()}
 
     def _start_numbers(self) -> dict:
-        c = self.start.config
-        return {"d": c.task.d, "p_cot": c.task.p_cot, "ntp_samples": c.train.steps * c.train.batch_size,
+        c, g, smp = self.start.config, self.start.final("greedy"), self.start.final("sampled")
+        clean = (abs(g["accuracy"] - 0.5) <= CHANCE and g["mean_len"] < 2
+                 and abs(smp["long_frac"] - c.task.p_cot) <= 0.05 and smp["acc_long"] >= KNOWN)
+        verdict = ("Greedy decoding answers at chance with short answers; sampled at temperature 1, "
+                   "the model goes long about as often as it saw long data, and its long answers are "
+                   "nearly always right. The knowledge is in the model; greedy decoding does not use it."
+                   if clean else
+                   f"Greedy decoding answers {g['accuracy']:.3f} right with answers {g['mean_len']:.1f} "
+                   f"tokens long; sampled, the model goes long {smp['long_frac']:.3f} of the time and "
+                   f"its long answers are {smp['acc_long']:.2f} right: not the clean starting point "
+                   "(chance, short, calibrated, chain learned) the argument needs.")
+        return {"start_verdict": verdict, "d": c.task.d, "p_cot": c.task.p_cot, "ntp_samples": c.train.steps * c.train.batch_size,
                 "ntp_greedy": self.start.final("greedy")["accuracy"],
                 "ntp_acc_long": self.start.final("sampled")["acc_long"],
                 "profile_name": self.prof.name, "n_layer": c.model.n_layer, "n_embd": c.model.n_embd}
@@ -125,7 +137,11 @@ class RLAfterNTPResult:
         bg = self.baseline.history[self.baseline.history.decoding == "greedy"]
         return {"baseline_factor": self.prof.rl_after_ntp.baseline_factor,
                 "baseline_samples": int(bg.samples.max()), "baseline_max": float(bg.accuracy.max()),
-                "baseline_len": float(bg.mean_len.iloc[-1])}
+                "baseline_len": float(bg.mean_len.iloc[-1]),
+                "baseline_verdict": "Greedy decoding stays at chance: the longer NTP run keeps the "
+                "greedy answer short." if abs(float(bg.accuracy.max()) - 0.5) <= CHANCE else
+                "Greedy decoding leaves chance here: more next-token prediction alone helps at this "
+                "budget."}
 
     def _early_numbers(self) -> dict:
         table, start, prof = summarize(self.early), self.start, self.prof
@@ -133,6 +149,15 @@ class RLAfterNTPResult:
                "early_final": float(table["final greedy accuracy"].iloc[0]),
                "early_len": float(table["final mean length"].iloc[0]),
                "early_acc_long": float(self.early_start[0]["acc_long"])}
+        no_chain = out["early_acc_long"] < KNOWN and out["early_final"] - 0.5 <= CHANCE
+        out["early_verdict"] = ("Without a working chain a long answer earns no more reward than a "
+                                "short guess, and RL has nothing to amplify" if no_chain else
+                                "RL from this checkpoint does not simply stay at chance")
+        # the paper's middle ground: RL lengthened the answers without making them right
+        middle = [k for k, r in self.early.items()
+                  if r.final("greedy")["mean_len"] > 2 and r.final("greedy")["accuracy"] - 0.5 <= CHANCE]
+        out["early_middle"] = ("none of our checkpoints lands there" if not middle else
+                               f"here {', '.join(middle)} does")
         # when the chain appeared in the start run: the first evaluation with sampled long
         # answers >= 90% right
         hs = start.history[start.history.decoding == "sampled"].sort_values("step")
@@ -155,11 +180,17 @@ class RLAfterNTPResult:
     def _rare_numbers(self) -> dict:
         c = self.rare_start.config
         rs = self.rare.curve("sampled")
-        return {"rare_p": self.prof.rl_after_ntp.rare_p_cot,
+        out = {"rare_p": self.prof.rl_after_ntp.rare_p_cot,
                 "rare_long": c.train.steps * c.train.batch_size * c.task.p_cot,
                 "rare_len0": float(rs.mean_len.iloc[0]), "rare_len1": float(rs.mean_len.iloc[-1]),
                 "rare_final": self.rare.final("greedy")["accuracy"],
                 "rare_acc_long0": float(self.rare_start.final("sampled")["acc_long"])}
+        stuck = out["rare_acc_long0"] < KNOWN and out["rare_final"] - 0.5 <= CHANCE
+        out["rare_verdict"] = (
+            "so there was no chain to reward. This is a limit of our compute, not a contradiction "
+            "of the paper: rare long data needs a correspondingly longer NTP phase before RL can "
+            "take off." if stuck else "and RL still moved the model away from chance.")
+        return out
 
     def _hot_numbers(self) -> dict:
         hot = summarize(self.hot_star).set_index("run")["final greedy accuracy"]

@@ -96,7 +96,14 @@ class TestTimeResult:
         g = histories(self.grpo)
         g = g[g.decoding == "greedy"]
         first, last = g[g.step == 0], g[g.step == g.step.max()]
-        return {"n_seeds": len(self.prof.rl_after_ntp.seeds),
+        every = histories(self.algorithms)
+        every = every[every.decoding == "greedy"]
+        above = every[every.accuracy >= 0.6]
+        out = {"with_length": "Accuracy above chance appears only together with long answers" if
+               len(above) == 0 or float(above.mean_len.min()) > 2 else
+               f"Some evaluations are above chance with answers as short as "
+               f"{float(above.mean_len.min()):.1f} tokens"}
+        return out | {"n_seeds": len(self.prof.rl_after_ntp.seeds),
                 "len_start": float(first.mean_len.mean()), "len_end_min": float(last.mean_len.min()),
                 "len_end_max": float(last.mean_len.max()), "long_end": float(last.long_frac.min())}
 
@@ -107,7 +114,20 @@ class TestTimeResult:
                 "round_responses": star.round_steps * star.prompts_per_step * star.G,
                 "star_gap3": float((early_rounds.measured - early_rounds.predicted).abs().max()),
                 "star_p0": float(rounds.measured.iloc[0]), "star_p1": float(rounds.measured.iloc[1]),
-                "star_pred1": float(rounds.predicted.iloc[1])}
+                "star_pred1": float(rounds.predicted.iloc[1]),
+                "star_switch": self._switch_verdict()}
+
+    def _switch_verdict(self) -> str:
+        """Whether greedy decoding went long in the rounds whose sampled long fraction passed 1/3."""
+        k, g = self.prof.test_time.star_rounds.round_steps, self.star_rounds.curve("greedy")
+        past = self.rounds[self.rounds.measured > 1 / 3]
+        if not len(past):
+            return "The long fraction never passes 1/3 in these rounds."
+        greedy_long = g.set_index("step").long_frac.reindex(past["round"] * k)
+        if bool((greedy_long > 0.5).all()):
+            return "In every round whose long fraction is past 1/3, greedy decoding answers with the chain (chapter 1)."
+        return (f"Yet greedy decoding does not switch to the chain in every round past 1/3 (greedy "
+                f"long fraction {float(greedy_long.min()):.2f} at the lowest), unlike the closed form.")
 
     def _leap_numbers(self) -> dict:
         leap2, full, d = self.leap2, self.full, self.start.config.task.d
@@ -136,7 +156,23 @@ class TestTimeResult:
                 "pen_lo_acc": float(pen["final greedy accuracy"].iloc[1]),
                 "pen_lo_len": float(pen["final mean length"].iloc[1]),
                 "pen_hi_acc": float(pen["final greedy accuracy"].iloc[-1]),
-                "pen_hi_len": float(pen["final mean length"].iloc[-1])}
+                "pen_hi_len": float(pen["final mean length"].iloc[-1]),
+                "pen_verdict": self._penalty_verdict(pen)}
+
+    @staticmethod
+    def _penalty_verdict(pen: pd.DataFrame) -> str:
+        lo_acc, lo_len = pen["final greedy accuracy"].iloc[1], pen["final mean length"].iloc[1]
+        hi_acc, hi_len = pen["final greedy accuracy"].iloc[-1], pen["final mean length"].iloc[-1]
+        if lo_acc >= 0.9 and lo_len > 2:
+            lo = "Below 1/2 the chain still pays and GRPO learns it"
+        elif lo_acc - 0.5 > 0.05 and lo_len > 2:
+            lo = "Below 1/2 the chain still pays, but at the end of the run GRPO has only partly learned it"
+        else:
+            lo = "Below 1/2 GRPO does not learn the chain in this run"
+        hi = ("above 1/2 guessing short pays more, and the model stays at chance with short answers"
+              if abs(hi_acc - 0.5) <= 0.05 and hi_len < 2 else
+              "above 1/2 the model does not simply fall back to guessing here")
+        return f"{lo}; {hi}."
 
 
 def load(prof: Profile) -> TestTimeResult:
