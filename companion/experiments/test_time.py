@@ -18,7 +18,7 @@ from .. import parallel
 from ..config import NTPRunConfig, Profile, RLConfig, with_
 from ..theory import star_long_fractions, star_step
 from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task, summarize
-from .rl_after_ntp import algorithm_configs, start_config
+from .rl_after_ntp import CHANCE, algorithm_configs, start_config
 
 __test__ = False  # pytest: this module's name starts with "test", it holds no tests
 
@@ -165,12 +165,12 @@ class TestTimeResult:
         hi_acc, hi_len = pen["final greedy accuracy"].iloc[-1], pen["final mean length"].iloc[-1]
         if lo_acc >= 0.9 and lo_len > 2:
             lo = "Below 1/2 the chain still pays and GRPO learns it"
-        elif lo_acc - 0.5 > 0.05 and lo_len > 2:
+        elif lo_acc - 0.5 > CHANCE and lo_len > 2:
             lo = "Below 1/2 the chain still pays, but at the end of the run GRPO has only partly learned it"
         else:
             lo = "Below 1/2 GRPO does not learn the chain in this run"
         hi = ("above 1/2 guessing short pays more, and the model stays at chance with short answers"
-              if abs(hi_acc - 0.5) <= 0.05 and hi_len < 2 else
+              if abs(hi_acc - 0.5) <= CHANCE and hi_len < 2 else
               "above 1/2 the model does not simply fall back to guessing here")
         return f"{lo}; {hi}."
 
