@@ -23,7 +23,26 @@ import yaml
 from .config import check
 from .profiles import PROFILES, get_profile
 
-ROOT = Path(__file__).resolve().parent.parent  # the repository checkout
+BOOK_DIR_ENV = "COMPANION_BOOK_DIR"
+
+
+def book_root() -> Path:
+    """The folder that holds the book (``_toc.yml`` and ``book/``).
+
+    ``COMPANION_BOOK_DIR`` if set; else the checkout this package sits in (a source tree or an
+    editable install); else the current directory (a non-editable install run from a checkout).
+    The chapters are not part of the installed package: :func:`toc` says so when none is found.
+    """
+    env = os.environ.get(BOOK_DIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    for candidate in (Path(__file__).resolve().parent.parent, Path.cwd().resolve()):
+        if (candidate / "_toc.yml").is_file():
+            return candidate
+    return Path.cwd().resolve()
+
+
+ROOT = book_root()  # the repository checkout
 BOOK_FILES = ("_config.yml", "references.bib")
 
 
@@ -43,6 +62,10 @@ class Chapter:
 
 
 def toc(root: Path = ROOT) -> dict:
+    check((root / "_toc.yml").is_file(), BOOK_DIR_ENV, str(root),
+          "must be a checkout of the companion repository (it holds _toc.yml and book/*.py): the "
+          "chapters are not part of the installed package; run from the checkout or set "
+          f"{BOOK_DIR_ENV}=/path/to/checkout")
     return yaml.safe_load((root / "_toc.yml").read_text())
 
 
@@ -80,8 +103,10 @@ def to_notebook(chapter: Chapter, path: Path) -> None:
     jupytext.write(nb, path, fmt="ipynb")
 
 
-def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = False) -> Path:
-    """Execute one chapter under ``profile``; returns the executed notebook's path.
+def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = False,
+            params: dict | None = None) -> Path:
+    """Execute one chapter under ``profile`` (and the reader's ``params``, papermill parameters
+    beyond ``profile``); returns the executed notebook's path.
 
     Raises :class:`ChapterFailed` naming the chapter and the failing cell; the partly
     executed notebook is kept at the path given in the message.
@@ -97,7 +122,7 @@ def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = Fals
     # a local IPC kernel: no TCP ports, and no "running over TCP without encryption" warning
     km = KernelManager(kernel_name="python3", transport="ipc")
     try:
-        pm.execute_notebook(src, dst, parameters={"profile": profile}, kernel_name="python3",
+        pm.execute_notebook(src, dst, parameters={"profile": profile, **(params or {})}, kernel_name="python3",
                             cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
                             km=km)
     except PapermillExecutionError as e:
@@ -187,7 +212,8 @@ def publish(built: Path, out: Path) -> Path:
 
 
 def build_book(profile: str, requested: list[str] | None = None, out: Path | None = None,
-               progress: bool = True, log=print, root: Path = ROOT) -> Path:
+               progress: bool = True, log=print, root: Path = ROOT,
+               params: dict | None = None) -> Path:
     """Execute the selected chapters under ``profile`` and build the book into ``out/html``.
 
     ``root`` is the folder holding ``_toc.yml`` (the repository; tests pass a scratch book).
@@ -216,7 +242,7 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
             log(f"[{i}/{len(selected)}] {ch.name}: executing under profile '{profile}' ...")
             t0 = time.perf_counter()
             before = cached_runs()
-            executed[ch.name] = execute(ch, profile, scratch, progress=progress)
+            executed[ch.name] = execute(ch, profile, scratch, progress=progress, params=params)
             seconds = time.perf_counter() - t0
             trained = len(cached_runs() - before)
             trained_total += trained
