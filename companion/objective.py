@@ -117,9 +117,12 @@ def star_keep(r: torch.Tensor) -> torch.Tensor:
     return r > 0
 
 
-def token_logprobs(model: Policy, tokens: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
-    """log pi(token_t | tokens_<t) [N, T-1], 0 where ``loss_mask[:, 1:]`` is False.
+def token_logprobs(model: Policy, tokens: torch.Tensor, loss_mask: torch.Tensor,
+                   temperature: float = 1.0) -> torch.Tensor:
+    """log pi_T(token_t | tokens_<t) [N, T-1], 0 where ``loss_mask[:, 1:]`` is False.
 
+    ``pi_T`` is the policy at the sampling ``temperature`` (softmax of logits / T): the
+    distribution the rollouts were drawn from, so the policy gradient stays on-policy at T != 1.
     Rows are grouped by where their response ends and each group is run only up to
     there (causal attention makes this exact): early in RL most responses are one token.
     """
@@ -131,7 +134,10 @@ def token_logprobs(model: Policy, tokens: torch.Tensor, loss_mask: torch.Tensor)
         if end == 0:
             continue
         rows = (ends == end).nonzero(as_tuple=True)[0]
-        logp = F.log_softmax(model(tokens[rows, :end]).float(), dim=-1)
+        logits = model(tokens[rows, :end]).float()
+        if temperature != 1.0:  # (at T = 1 nothing is divided: bitwise the plain log-softmax)
+            logits = logits / temperature
+        logp = F.log_softmax(logits, dim=-1)
         lp = logp.gather(2, tokens[rows, 1 : end + 1].unsqueeze(2)).squeeze(2)
         out = out.index_put((rows,), F.pad(lp, (0, mask.shape[1] - end)))
     return out * mask
@@ -149,9 +155,16 @@ def kl_k3(logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor) -> tor
 
 
 def rl_objective(policy: Policy, roll: Rollout, r: torch.Tensor, algorithm: str, G: int,
-                 kl_coef: float = 0.0, ref: Policy | None = None) -> tuple[torch.Tensor | None, dict]:
+                 kl_coef: float = 0.0, ref: Policy | None = None,
+                 temperature: float = 1.0) -> tuple[torch.Tensor | None, dict]:
     """The loss of one RL step and its statistics; the loss is None when nothing is learnable
-    (STaR with no correct sample)."""
+    (STaR with no correct sample).
+
+    ``temperature`` is the one the rollouts were sampled at. GRPO and REINFORCE score the
+    responses under that same distribution (the score-function gradient is only unbiased
+    on-policy), and so does the KL term. STaR is unaffected: hot sampling is its exploration,
+    and it fits the kept answers by plain next-token prediction, as the paper's STaR does.
+    """
     stats: dict = {}
     mask = roll.loss_mask[:, 1:].float()
     if algorithm == "star":
@@ -161,17 +174,17 @@ def rl_objective(policy: Policy, roll: Rollout, r: torch.Tensor, algorithm: str,
             return None, stats
         loss = ntp_loss(policy, roll.tokens[keep], roll.loss_mask[keep])
         if kl_coef > 0:
-            logp = token_logprobs(policy, roll.tokens, roll.loss_mask)
+            logp = token_logprobs(policy, roll.tokens, roll.loss_mask, temperature)
     else:
         adv = advantages(r, algorithm, G)
-        logp = token_logprobs(policy, roll.tokens, roll.loss_mask)
+        logp = token_logprobs(policy, roll.tokens, roll.loss_mask, temperature)
         loss = policy_loss(logp, mask, adv)
         stats["adv_abs"] = float(adv.abs().mean())
     if kl_coef > 0:
         if ref is None:
             raise ValueError("kl_coef > 0 needs the reference model `ref`.")
         with torch.no_grad():
-            ref_logp = token_logprobs(ref, roll.tokens, roll.loss_mask)
+            ref_logp = token_logprobs(ref, roll.tokens, roll.loss_mask, temperature)
         kl = kl_k3(logp, ref_logp, mask)
         loss = loss + kl_coef * kl
         stats["kl"] = float(kl.detach())

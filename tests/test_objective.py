@@ -196,3 +196,49 @@ def test_rl_objective_grpo_with_kl_to_itself_adds_nothing(task4, gpt4):
     assert stats["kl"] == 0.0 and torch.allclose(plain, with_kl)
     with pytest.raises(ValueError, match="needs the reference model"):
         rl_objective(model, roll, r, "grpo", G=2, kl_coef=0.5)
+
+
+# --- the sampling temperature ----------------------------------------------------------------------
+
+def test_token_logprobs_at_temperature_are_the_sampling_distribution(task4, gpt4):
+    """The first response token, sampled at T = 2 by the rollout code, has the frequencies that
+    token_logprobs(..., temperature=2) gives it, and not those of T = 1 (the output layer is
+    scaled up so that the two differ by far more than the sampling error)."""
+    from companion.train.rl import rollout
+
+    with torch.no_grad():  # an untrained model is near uniform at any temperature
+        gpt4.head.weight.mul_(8.0)
+    T, n = 2.0, 4000
+    bits = torch.tensor([[1, 0, 1, 1]])
+    roll = rollout(gpt4, task4, bits, n, T, torch.Generator().manual_seed(0))
+    first = roll.responses[:, 0]
+    one = roll_of(task4, bits, roll.responses[:1])
+    pos = task4.prompt_len - 1  # the position that predicts the first response token
+    logits = gpt4(one.tokens[:, : pos + 1])[0, -1].float()
+    at_t, at_1 = torch.softmax(logits / T, -1), torch.softmax(logits, -1)
+    freq = torch.bincount(first, minlength=len(logits)).float() / n
+    assert (freq - at_t).abs().max() < 0.03  # ~4 standard errors at n = 4000
+    assert (at_t - at_1).abs().max() > 0.1
+    # token_logprobs scores the sampled token under the same distribution
+    lp = token_logprobs(gpt4, roll.tokens[:8], roll.loss_mask[:8], temperature=T)[:, pos]
+    assert torch.allclose(lp.exp(), at_t[first[:8]], atol=1e-5)
+
+
+def test_temperature_one_is_bitwise_the_plain_log_softmax(task4, gpt4):
+    bits = torch.tensor([[1, 0, 1, 1], [0, 1, 1, 0]])
+    roll = roll_of(task4, bits, torch.tensor([[1, E, P, P, P], [0, 1, 1, 0, E]]))
+    assert torch.equal(token_logprobs(gpt4, roll.tokens, roll.loss_mask),
+                       token_logprobs(gpt4, roll.tokens, roll.loss_mask, temperature=1.0))
+
+
+def test_policy_gradients_score_at_the_rollout_temperature_and_star_does_not(task4, gpt4):
+    bits = torch.tensor([[1, 0, 1, 1], [1, 0, 1, 1]])
+    roll = roll_of(task4, bits, torch.tensor([[1, E, P, P, P], [0, E, P, P, P]]))
+    r = rewards(task4, roll.bits, roll.responses)
+    for algorithm in ("grpo", "reinforce"):
+        cold, _ = rl_objective(gpt4, roll, r, algorithm, G=2)
+        hot, _ = rl_objective(gpt4, roll, r, algorithm, G=2, temperature=1.5)
+        assert not torch.allclose(cold, hot)
+    cold, _ = rl_objective(gpt4, roll, r, "star", G=2)
+    hot, _ = rl_objective(gpt4, roll, r, "star", G=2, temperature=1.5)
+    assert torch.equal(cold, hot)

@@ -75,7 +75,7 @@ class RLModule(L.LightningModule):
         on_device = Rollout(*(t.to(self.device) for t in (roll.bits, roll.responses, roll.tokens,
                                                            roll.loss_mask)))
         loss, loss_stats = rl_objective(self.policy, on_device, r.to(self.device), c.algorithm, c.G,
-                                        c.kl_coef, self._frozen.get("ref"))
+                                        c.kl_coef, self._frozen.get("ref"), c.temperature)
         # step: the updates the sampled policy had had (as in the evaluation rows)
         self.rows.append({"step": step, "responses": (step + 1) * len(r), "decoding": "rollout",
                           **stats, "reward": float(r.mean()),
