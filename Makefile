@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: book test unit install bench clean
+.PHONY: book test unit install bench clean publish
 .DEFAULT_GOAL := book
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
@@ -44,3 +44,23 @@ bench: $(STAMP)
 
 clean:
 	rm -rf _build
+
+# `make publish` pushes the book already built in BOOK_HTML to the gh-pages branch of
+# PUBLISH_REMOTE (a remote's name, URL or path) with ghp-import: -n adds .nojekyll (the
+# book's _static/ and _images/ folders would be hidden by Jekyll otherwise). It never builds
+# and does not depend on the venv stamp, so publishing never recomputes or reinstalls.
+# ghp-import writes the branch from git objects (git fast-import): the working tree and the
+# current branch are left as they are.
+BOOK_HTML ?= _build/html
+PUBLISH_REMOTE ?= origin
+GHP_IMPORT ?= $(VENV)/bin/ghp-import
+
+publish:
+	@test -f "$(BOOK_HTML)/index.html" || { echo "make publish: no built book at" \
+		"BOOK_HTML=$(BOOK_HTML) (no index.html there); build it first with 'make book'" \
+		"(publish never builds)" >&2; exit 1; }
+	@command -v "$(GHP_IMPORT)" >/dev/null || { echo "make publish: ghp-import not found at" \
+		"GHP_IMPORT=$(GHP_IMPORT); run 'make install' or set GHP_IMPORT" >&2; exit 1; }
+	"$(GHP_IMPORT)" -n -p -r "$(PUBLISH_REMOTE)" -b gh-pages -m "book published from commit \
+	$$(git rev-parse --short=12 HEAD)$$(git diff --quiet HEAD -- || echo ' with uncommitted changes')" \
+		"$(BOOK_HTML)"

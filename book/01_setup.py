@@ -20,17 +20,20 @@
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"
+# the reader's knobs: None = the profile's value; companion/knobs.py checks and applies
+# them (a name not listed here is refused), e.g. papermill ... -p p_cot 0.2
+d = None  # input bits of the headline runs (chapters 2-4)
+p_cot = None  # fraction of long (chain) data in the headline runs
 
 # %% tags=["remove-cell"]
 import torch
 from myst_nb import glue
 
-from companion import plots, theory
+from companion import knobs, plots, theory
 from companion.config import TaskConfig
-from companion.profiles import get_profile
 from companion.task import ParityMixture, examples, render
 
-prof = get_profile(profile)
+prof = knobs.chapter_profile("01_setup", globals())  # `profile` and the knobs, checked
 plots.theme()
 task_cfg = prof.headline.task
 

@@ -21,13 +21,19 @@
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"
+# the reader's knobs: None = the profile's value; companion/knobs.py checks and applies
+# them (a name not listed here is refused), e.g. papermill ... -p p_cot 0.2
+d = None  # input bits of the headline run: the long runs here, chapter 3's RL start
+p_cot = None  # fraction of long (chain) data of the headline run
+ntp_steps = None  # NTP steps of the headline run (the long runs here)
+sweep_steps = None  # NTP steps of each run of the p_cot sweep
+sweep_seeds = None  # seeds of the p_cot sweep, a list, e.g. [0, 1, 2]
 
 # %% tags=["remove-cell"]
-from companion import plots
+from companion import knobs, plots
 from companion.experiments import glue_numbers, ntp_threshold
-from companion.profiles import get_profile
 
-prof = get_profile(profile)
+prof = knobs.chapter_profile("02_ntp", globals())  # `profile` and the knobs, checked
 plots.theme()
 # every run of this chapter, `prof.workers` at a time, then read from the cache
 ex = ntp_threshold.load(prof)

@@ -23,14 +23,20 @@
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"
+# the reader's knobs: None = the profile's value; companion/knobs.py checks and applies
+# them (a name not listed here is refused), e.g. papermill ... -p p_cot 0.2
+d = None  # input bits of the NTP run RL starts from (the headline run)
+p_cot = None  # fraction of long (chain) data of that run
+ntp_steps = None  # NTP steps of that run (also the matched-compute baseline's start)
+rl_steps = None  # steps of every RL run of the chapter
+rl_seeds = None  # GRPO seeds, a list, e.g. [0, 1, 2]
 
 # %% tags=["remove-cell"]
-from companion import plots
+from companion import knobs, plots
 from companion.experiments import glue_numbers, rl_after_ntp
-from companion.profiles import get_profile
 from companion.train import histories, summarize
 
-prof = get_profile(profile)
+prof = knobs.chapter_profile("03_rl", globals())  # `profile` and the knobs, checked
 plots.theme()
 # every run of this chapter, `prof.workers` at a time, then read from the cache
 ex = rl_after_ntp.load(prof)

@@ -25,18 +25,21 @@
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"
+# the reader's knobs: None = the profile's value; companion/knobs.py checks and applies
+# them (a name not listed here is refused), e.g. papermill ... -p linear_d 20
+linear_d = None  # input bits of the sweep and STaR runs (the d^-k STaR p_cots follow d)
+linear_seeds = None  # data seeds, a list, e.g. [0, 1]
 
 # %% tags=["remove-cell"]
 import pandas as pd
 import torch
 from myst_nb import glue
 
-from companion import linear, plots, theory
+from companion import knobs, linear, plots, theory
 from companion.experiments import linear_theory
-from companion.profiles import get_profile
 from companion.task import render
 
-prof = get_profile(profile)
+prof = knobs.chapter_profile("05_linear", globals())  # `profile` and the knobs, checked
 plots.theme()
 ex = linear_theory.load(prof)  # the three cached experiments of this chapter
 

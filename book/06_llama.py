@@ -37,15 +37,19 @@
 profile = "cpu"
 llama_dir = None  # the paper tier: a local checkpoint directory (default: $COMPANION_LLAMA_DIR)
 data_files = None  # ... and GSM8K/MATH JSON-lines paths, ':'-separated (default: $COMPANION_LLM_DATA)
+# the reader's knobs: None = the profile's value; companion/knobs.py checks and applies
+# them (a name not listed here is refused), e.g. papermill ... -p worded_p_cot 0.1
+worded_d = None  # tier (a): outcomes per worded-parity problem (the response budget follows)
+worded_p_cot = None  # tier (a): fraction of worked (long) solutions in the SFT mixture
+worded_sft_steps = None  # tier (a): SFT steps
 
 # %% tags=["remove-cell"]
 import random
 
-from companion import llm, mathdata, plots
+from companion import knobs, llm, mathdata, plots
 from companion.experiments import glue_numbers, llama
-from companion.profiles import get_profile
 
-prof = get_profile(profile)
+prof = knobs.chapter_profile("06_llama", globals())  # `profile` and the knobs, checked
 plots.theme()
 # tiers (a) and (b), `prof.workers` at a time; tier (c) under a profile that has it
 ex = llama.load(prof, llama_dir, data_files)

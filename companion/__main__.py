@@ -1,13 +1,17 @@
-"""Command line: ``python -m companion {book,list,cache} ...`` (see ``--help``)."""
+"""Command line: ``python -m companion {book,list,bench,cache,train-ntp,train-rl} ...`` (see ``--help``)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from .config import ConfigError
-from .profiles import DEFAULT_PROFILE
+from .config import ConfigError, check
+from .profiles import DEFAULT_PROFILE, PROFILES
+
+TRAIN = {"train-ntp": "train (or read from the cache) one next-token-prediction run",
+         "train-rl": "RL from an NTP run (trained first if not cached)"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,7 +24,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="only these chapters, by number (2) or name (02_ntp); default: all")
     b.add_argument("--out", type=Path, default=None, help="output folder (default: _build)")
     b.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
-    sub.add_parser("list", help="list the profiles and the chapters")
+    b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                   help="a chapter's knob (repeatable), e.g. -p p_cot 0.2; VALUE is a Python/YAML "
+                        "literal; only the chapters that declare NAME receive it (`list` shows them)")
+    sub.add_parser("list", help="list the profiles, the chapters and their knobs")
     bn = sub.add_parser("bench", help="measure throughput ratios side by side (prints a table)")
     bn.add_argument("--steps", type=int, default=60,
                     help="training steps per repeat (default 60; the cpu model runs 4x as many)")
@@ -31,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                          "the paper profile's cost on this CPU (a few more minutes)")
     c = sub.add_parser("cache", help="list or clear cached runs")
     c.add_argument("action", choices=["list", "clear"])
+    for cmd, text in TRAIN.items():  # parsed by jsonargparse (_train); listed here for --help
+        sub.add_parser(cmd, help=f"{text}; --help for its flags", add_help=False)
     return ap
 
 
@@ -41,20 +50,31 @@ def torch_threads() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TRAIN:
+        try:
+            return _train(argv[0], argv[1:])
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "list":
+            from . import knobs
             from .run import chapters, describe_profiles
 
             print("profiles:")
             print("\n".join("  " + line for line in describe_profiles()))
-            print("chapters:")
+            print("chapters (and their knobs: papermill parameters, `book -p NAME VALUE`):")
             for ch in chapters():
-                print(f"  {ch.number.lstrip('0'):>2}  {ch.name}")
+                names = knobs.declared(ch.name)[1:] if ch.name in knobs.CHAPTERS else ()
+                print(f"  {ch.number.lstrip('0'):>2}  {ch.name:14s} {', '.join(names)}")
+            print("knobs:")
+            for row in knobs.table():
+                print(f"  {row['name']:17s} {row['meaning']}")
             return 0
         if args.cmd == "bench":
             from . import bench
-            from .config import check
 
             check(args.steps >= 1, "steps", args.steps, "must be an integer >= 1")
             check(args.repeats >= 1, "repeats", args.repeats, "must be an integer >= 1")
@@ -83,12 +103,18 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"removed {cache.clear()} cached runs from {cache.cache_root()}")
             return 0
-        from .run import build_book
+        from . import knobs
+        from .run import build_book, select
 
+        params = {name: knobs.literal(value) for name, value in args.param}
+        check(len(params) == len(args.param), "param", [n for n, _ in args.param],
+              "must name each knob once")
+        if params:  # every knob checked against the selected chapters before any of them runs
+            knobs.check_book(args.profile, [c.name for c in select(args.chapters)], params)
         try:
             build_book(args.profile, args.chapters, args.out,
                        progress=not args.no_progress and sys.stderr.isatty(),
-                       log=lambda m: print(m, file=sys.stderr, flush=True))
+                       log=lambda m: print(m, file=sys.stderr, flush=True), params=params or None)
         except RuntimeError as e:  # ChapterFailed, or the book build itself
             print(f"error: {e}\nThe previous book (if any) was left unchanged.", file=sys.stderr)
             return 1
@@ -100,6 +126,117 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: finished runs are cached and the NTP run in progress keeps its last "
               "checkpoint;\nrerun the same command to continue from there.", file=sys.stderr)
         return 130
+
+
+# --- train-ntp / train-rl: one run from the command line (jsonargparse on the config dataclasses) --
+
+def _train_parser(cmd: str, profile: str):
+    """The flags of ``cmd``: every field of the run's config dataclasses (``--task.d``,
+    ``--train.steps``, ...; jsonargparse reads them from the type hints), defaults from
+    ``profile``'s headline run (``train-ntp``) or headline RL run and its start (``train-rl``)."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    from .config import NTPRunConfig, RLConfig
+    from .experiments.rl_after_ntp import start_config
+
+    prof = PROFILES[profile]
+    what = "the headline NTP run" if cmd == "train-ntp" else "the headline RL run (GRPO) and its NTP start"
+    # print_config=None: ours (below) prints the config after _follow, i.e. the run that trains
+    ap = ArgumentParser(prog=f"python -m companion {cmd}", print_config=None, exit_on_error=False,
+                        description=f"{TRAIN[cmd]}. Defaults: {what} of --profile. As in the "
+                        "profiles, the model's block_size follows --task.d and checkpoint_steps "
+                        "past the end are dropped, unless given. Prints where the run is cached "
+                        "and its final greedy/sampled accuracy and mean length.")
+    ap.add_argument("--config", action=ActionConfigFile, help="a YAML file of these flags "
+                    "(e.g. from --print_config); later flags override it")
+    ap.add_argument("--print_config", action="store_true", help="print the run's config as YAML and exit")
+    ap.add_argument("--profile", type=str, default=profile,
+                    help=f"defaults from this profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
+    if cmd == "train-ntp":
+        ap.add_class_arguments(NTPRunConfig, None, default=dataclasses.asdict(prof.headline))
+    else:
+        ap.add_class_arguments(RLConfig, "rl", default=dataclasses.asdict(prof.rl_after_ntp.rl))
+        ap.add_class_arguments(NTPRunConfig, "start", default=dataclasses.asdict(start_config(prof)))
+        ap.add_argument("--start_step", type=int | None, default=None,
+                        help="RL from this checkpoint of the start run (default: its final step)")
+    return ap
+
+
+def _follow(ns, default) -> None:
+    """As :func:`companion.config.with_`: block_size follows d, and checkpoints past the last step
+    are dropped, unless the flags set them (``ns``: the parsed run; ``default``: the profile's)."""
+    if ns.model.block_size == default.model.block_size:
+        ns.model.block_size = max(default.model.block_size, 2 * ns.task.d + 2)
+    if tuple(ns.train.checkpoint_steps) == default.train.checkpoint_steps:
+        ns.train.checkpoint_steps = tuple(s for s in default.train.checkpoint_steps
+                                          if s < ns.train.steps)
+
+
+def _parse_train(cmd: str, argv: list[str]):
+    """``(profile, parser, namespace)``; a profile named in a --config file gives the defaults."""
+    from jsonargparse import ArgumentError
+
+    from .experiments.rl_after_ntp import start_config
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--profile", default=DEFAULT_PROFILE)
+    profile = pre.parse_known_args(argv)[0].profile
+    for _ in range(2):
+        check(profile in PROFILES, "profile", profile, f"must be one of {sorted(PROFILES)}")
+        ap = _train_parser(cmd, profile)
+        try:
+            ns = ap.parse_args(argv)
+        except ArgumentError as e:  # a flag of the wrong type, an unknown flag
+            raise ConfigError(str(e)) from None
+        if ns.profile == profile:
+            break
+        profile = ns.profile  # set in the --config file: parse again on its defaults
+    prof = PROFILES[profile]
+    if cmd == "train-ntp":
+        _follow(ns, prof.headline)
+    else:
+        _follow(ns.start, start_config(prof))
+        if ns.start_step is None:
+            ns.start_step = ns.start.train.steps
+    return profile, ap, ns
+
+
+def _train(cmd: str, argv: list[str]) -> int:
+    if "-h" in argv or "--help" in argv:
+        _train_parser(cmd, DEFAULT_PROFILE).print_help()
+        return 0
+    profile, ap, ns = _parse_train(cmd, argv)
+    if ns.print_config:
+        shown = ns.clone()
+        del shown["config"], shown["print_config"]
+        print(ap.dump(shown), end="")
+        return 0
+    from .config import NTPRunConfig, RLRunConfig
+    from .profiles import get_profile
+
+    get_profile(profile)  # a GPU for paper
+    made = ap.instantiate(ns) if hasattr(ap, "instantiate") else ap.instantiate_classes(ns)
+    progress = sys.stderr.isatty()
+    try:
+        if cmd == "train-ntp":
+            from .train import train_ntp
+
+            cfg = NTPRunConfig(task=made.task, model=made.model, train=made.train, eval=made.eval)
+            res = train_ntp(cfg, progress=progress)
+        else:
+            from .train import train_rl
+
+            res = train_rl(RLRunConfig(rl=made.rl, start=made.start, start_step=made.start_step),
+                           progress=progress)
+    except KeyboardInterrupt as e:  # TrainingInterrupted says what was kept
+        print(f"\ninterrupted: {e or 'rerun the same command to continue'}", file=sys.stderr)
+        return 130
+    print(f"cached in {res.folder}")
+    for decoding in ("greedy", "sampled"):
+        m = res.final(decoding)
+        print(f"  {decoding:8s} accuracy {m['accuracy']:.3f}  mean length {m['mean_len']:.2f}  "
+              f"long fraction {m['long_frac']:.3f}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -96,8 +96,18 @@ def lookup(kind: str, cfg: Any) -> Path | None:
     """The finished run for this exact config, or None."""
     path = run_dir(kind, cfg)
     if cache_enabled() and (path / "config.json").is_file():
+        _log_read(path)
         return path
     return None
+
+
+def _log_read(path: Path) -> None:
+    # the book's runner sets COMPANION_CACHE_READS to count the runs each chapter read (its
+    # build report); one short append per hit, so a chapter's worker processes can share the file
+    log = os.environ.get("COMPANION_CACHE_READS")
+    if log:
+        with open(log, "a") as f:
+            f.write(path.name + "\n")
 
 
 class Writer:

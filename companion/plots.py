@@ -25,7 +25,12 @@ def finish(fig: plt.Figure) -> plt.Figure:
 def theme() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (6.4, 3.8),
-                         "axes.titlesize": "medium"})
+                         "axes.titlesize": "medium",
+                         # opaque white figures: black text on a transparent PNG is unreadable
+                         # under the book's dark theme (matplotlib-inline < 0.1.4 made them
+                         # transparent; IPython saves with the figure's facecolor)
+                         "figure.facecolor": "white", "savefig.facecolor": "white",
+                         "savefig.transparent": False})
 
 
 def _threshold_line(ax) -> None:

@@ -14,12 +14,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from . import knobs
+from .report import ChapterRun, build_facts, cache_reads, chapter_run, report_page
 from .config import check
 from .profiles import PROFILES, get_profile
 
@@ -44,6 +48,8 @@ def book_root() -> Path:
 
 ROOT = book_root()  # the repository checkout
 BOOK_FILES = ("_config.yml", "references.bib")
+REPORT_PAGE = "book/build_report"  # listed in _toc.yml, written by stage() for each build
+EXTRA = "_extra"  # html_extra_path in _config.yml: copied to the site root (the notebook archive)
 
 
 class ChapterFailed(RuntimeError):
@@ -119,8 +125,11 @@ def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = Fals
     src = out_dir / f"{chapter.name}.source.ipynb"
     dst = out_dir / f"{chapter.name}.ipynb"
     to_notebook(chapter, src)
-    # a local IPC kernel: no TCP ports, and no "running over TCP without encryption" warning
-    km = KernelManager(kernel_name="python3", transport="ipc")
+    # a local IPC kernel: no TCP ports, and no "running over TCP without encryption" warning.
+    # Its sockets get an absolute path in a short temporary folder: a relative one is created in
+    # the kernel's cwd (book/) but cleaned up relative to ours, and socket paths must stay short
+    sockets = tempfile.mkdtemp(prefix="companion-kernel-")
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "ipc"))
     try:
         pm.execute_notebook(src, dst, parameters={"profile": profile, **(params or {})}, kernel_name="python3",
                             cwd=str(chapter.source.parent), progress_bar=progress, log_output=False,
@@ -132,13 +141,15 @@ def execute(chapter: Chapter, profile: str, out_dir: Path, progress: bool = Fals
     finally:
         if km.has_kernel:
             km.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
         src.unlink(missing_ok=True)
-    add_banner(dst, profile)
+    add_banner(dst, profile, params)
     return dst
 
 
-def add_banner(path: Path, profile: str) -> None:
-    """Hide papermill's injected parameters and say, under the title, which profile ran the page."""
+def add_banner(path: Path, profile: str, params: dict | None = None) -> None:
+    """Hide papermill's injected parameters and say, under the title, which profile (and which of
+    the reader's knobs) ran the page."""
     import nbformat
     import torch
 
@@ -150,9 +161,13 @@ def add_banner(path: Path, profile: str) -> None:
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
     when = time.strftime("%Y-%m-%d")
+    given = {k: v for k, v in (params or {}).items() if v is not None}
+    knob_words = (" with " + ", ".join(f"`{k}={v!r}`" for k, v in given.items())) if given else ""
+    knob_flags = "".join(f" -p {k} {v!r}" for k, v in given.items())
     banner = nbformat.v4.new_markdown_cell(
         f":::{{note}}\nThe numbers on this page were measured when it was built ({when}), under the "
-        f"**`{profile}`** profile: `python -m companion book --profile {profile}` (companion "
+        f"**`{profile}`** profile{knob_words}: `python -m companion book --profile {profile}"
+        f"{knob_flags}` (companion "
         f"{__version__}, torch {torch.__version__.split('+')[0]}). {PROFILES[profile].description}.\n:::")
     banner.metadata["tags"] = ["companion-banner"]
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
@@ -170,8 +185,14 @@ def mathjax_dir() -> Path:
 
 
 def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
-          root: Path = ROOT) -> None:
-    """Lay out a buildable book: config, pages, executed chapters, local MathJax."""
+          root: Path = ROOT, runs: list[ChapterRun] | None = None,
+          built_at: str | None = None) -> None:
+    """Lay out a buildable book: config, pages, executed chapters, the build report page, the
+    archive of the executed notebooks, local MathJax.
+
+    ``runs``: what the runner measured per chapter (default: papermill's record in each notebook,
+    with the runs trained and read unknown).
+    """
     (stage_dir / "book").mkdir(parents=True)
     for f in BOOK_FILES:
         shutil.copy2(root / f, stage_dir / f)
@@ -179,10 +200,24 @@ def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
         shutil.copy2(md, stage_dir / "book" / md.name)
     for ch in selected:
         shutil.copy2(notebooks[ch.name], stage_dir / "book" / f"{ch.name}.ipynb")
+    runs = runs if runs is not None else [chapter_run(notebooks[ch.name]) for ch in selected]
+    profiles = sorted({r.profile for r in runs})
+    archive = f"notebooks-{'-'.join(profiles) or 'none'}.zip"
+    (stage_dir / EXTRA).mkdir()
+    with zipfile.ZipFile(stage_dir / EXTRA / archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for ch in selected:
+            z.write(notebooks[ch.name], f"{archive[:-4]}/{ch.name}.ipynb")
     doc = toc(root)
     keep = {c.toc_file for c in selected}
     doc["chapters"] = [e for e in doc.get("chapters", [])
-                       if e["file"] in keep or (root / (e["file"] + ".md")).is_file()]
+                       if e["file"] in keep or e["file"] == REPORT_PAGE
+                       or (root / (e["file"] + ".md")).is_file()]
+    if any(e["file"] == REPORT_PAGE for e in doc["chapters"]):
+        scope = "all" if len(selected) == len(chapters(root)) else ", ".join(
+            c.number.lstrip("0") for c in selected)
+        page = report_page(runs, build_facts(root, built_at or time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                                             scope, runs), archive)
+        (stage_dir / (REPORT_PAGE + ".md")).write_text(page)
     (stage_dir / "_toc.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
     # not under `_static`: Jupyter Book adds every .js file found there to every page
     shutil.copytree(mathjax_dir(), stage_dir / "_mathjax" / "mathjax",
@@ -218,6 +253,8 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
 
     ``root`` is the folder holding ``_toc.yml`` (the repository; tests pass a scratch book).
     """
+    from . import cache
+
     get_profile(profile)  # validates name and hardware before any compute
     selected = select(requested, root)
     out = (out or root / "_build").resolve()
@@ -237,19 +274,29 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
     built_at = time.strftime("%Y-%m-%dT%H:%M:%S")
     scope = "all" if len(selected) == len(chapters(root)) else " ".join(c.number for c in selected)
     trained_total = 0
+    runs: list[ChapterRun] = []
     try:
         for i, ch in enumerate(selected, 1):
             log(f"[{i}/{len(selected)}] {ch.name}: executing under profile '{profile}' ...")
             t0 = time.perf_counter()
             before = cached_runs()
-            executed[ch.name] = execute(ch, profile, scratch, progress=progress, params=params)
-            seconds = time.perf_counter() - t0
-            trained = len(cached_runs() - before)
+            with cache_reads(scratch / f"{ch.name}.cache-reads") as found:
+                executed[ch.name] = execute(ch, profile, scratch, progress=progress,
+                                            params=knobs.for_chapter(ch.name, params))
+                seconds = time.perf_counter() - t0
+                new = cached_runs() - before
+                read = len(found() - new)  # a run trained here is found again when it is read
+            trained = len(new)
             trained_total += trained
+            # with the cache off every run is computed and none is counted: the report says so
+            counted = cache.cache_enabled()
+            runs.append(chapter_run(executed[ch.name], seconds, trained if counted else None,
+                                    read if counted else None))
             record_timing(out, built_at, profile, ch.name, seconds, trained, scope)
             log(f"[{i}/{len(selected)}] {ch.name}: done in {seconds:.1f} s")
         log("building the book (jupyter-book, warnings are errors) ...")
-        stage(selected, executed, stage_dir, root)
+        stage(selected, executed, stage_dir, root, runs=runs,
+              built_at=f"{built_at.replace('T', ' ')} {time.strftime('%Z')}")
         jupyter_book(stage_dir)
         html = publish(stage_dir / "_build" / "html", out)
         # keep the executed notebooks (for nbval and inspection) only once everything succeeded

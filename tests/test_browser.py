@@ -4,7 +4,8 @@ Uses the tiny book that ``make test`` builds into ``_build/tiny/html`` before py
 (``COMPANION_BOOK_HTML`` points elsewhere). Per chapter it checks that the page loads
 from ``file://`` with only local scripts and styles, shows all its figures, has its math
 typeset by the local MathJax, shows no error output, and has every glued number filled
-in. A screenshot of each page is kept in ``_build/screenshots/`` for a human to look at.
+in; and, in the theme's dark mode, that every figure is displayed (and every PNG is opaque).
+A screenshot of each page is kept in ``_build/screenshots/`` for a human to look at.
 """
 
 import json
@@ -37,16 +38,82 @@ pytestmark = [
 ]
 
 
-def open_in_chromium(page: Path, screenshot: Path) -> str:
-    """The page's DOM after its scripts ran (MathJax included); saves a screenshot too."""
+def open_in_chromium(page: Path, screenshot: Path, dark: bool = False) -> str:
+    """The page's DOM after its scripts ran (MathJax included); saves a screenshot too.
+
+    ``dark``: as a reader whose system prefers a dark color scheme sees it
+    (``--force-dark-mode``): pydata-sphinx-theme, in its default "auto" mode, then starts in its
+    dark theme (``<html data-theme="dark">``).
+    """
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:  # a fresh browser profile per page
         proc = subprocess.run(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={screenshot}",
-             "--dump-dom", page.as_uri()],
+            [CHROMIUM, *FLAGS, *(["--force-dark-mode"] if dark else []),
+             f"--user-data-dir={profile}", f"--screenshot={screenshot}", "--dump-dom",
+             page.as_uri()],
             capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
+
+
+# Dark mode: every chapter at once, as frames of one page in one browser (a browser start is
+# most of a page's time). A copy of each chapter reports to the frame page, once it has loaded,
+# its theme and how many of its article's images are decoded and displayed (not hidden by the
+# theme's CSS, e.g. only-light).
+FIGURE_PROBE = """<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.querySelectorAll("article img")];
+  const shown = imgs.filter(i => i.complete && i.naturalWidth > 0 &&
+    getComputedStyle(i).display !== "none" && getComputedStyle(i).visibility !== "hidden" &&
+    i.getBoundingClientRect().width > 0);
+  parent.postMessage({page: %r, theme: document.documentElement.dataset.theme,
+                      shown: shown.length + "/" + imgs.length}, "*");
+});
+</script>"""
+FRAMES = """<!DOCTYPE html><html><body><ul id="seen"></ul>
+<script>
+addEventListener("message", e => {
+  const li = document.createElement("li");
+  Object.assign(li.dataset, e.data);
+  document.getElementById("seen").append(li);
+});
+</script>
+%s
+</body></html>"""
+
+
+def probed_copy(page: Path, folder: Path) -> Path:
+    """A copy of the page in ``folder`` that loads the book's files from where they are (a
+    <base>), without MathJax (math is checked in the light theme), with :data:`FIGURE_PROBE`."""
+    html = page.read_text()
+    html = re.sub(r'<script[^>]*\ssrc="[^"]*mathjax/tex-chtml\.js"[^>]*>\s*</script>', "", html)
+    html = re.sub(r"<head>", f'<head><base href="{page.parent.as_uri()}/">', html, count=1)
+    html = html.replace("</body>", FIGURE_PROBE % page.stem + "</body>", 1)
+    copy = folder / page.name
+    copy.write_text(html)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def dark_views(tmp_path_factory) -> dict[str, dict[str, str]]:
+    """Per chapter page of the book, in the dark theme: {"theme": ..., "shown": "3/3"}."""
+    folder = tmp_path_factory.mktemp("dark")
+    pages = [BOOK / "book" / f"{c.name}.html" for c in chapters()]
+    frames = "\n".join(f'<iframe src="{probed_copy(p, folder).name}" width="1280" height="2000">'
+                       "</iframe>" for p in pages if p.is_file())
+    (folder / "frames.html").write_text(FRAMES % frames)
+    dom = open_in_chromium(folder / "frames.html", SHOTS / "dark.png", dark=True)
+    views = {}
+    for li in re.findall(r"<li [^>]*>", dom):
+        attrs = dict(re.findall(r'data-(\w+)="([^"]*)"', li))
+        views[attrs.pop("page")] = attrs
+    return views
+
+
+def html_theme(dom: str) -> str | None:
+    """The theme pydata-sphinx-theme applied: the ``data-theme`` of <html>."""
+    m = re.search(r'<html[^>]*\sdata-theme="([^"]*)"', dom)
+    return m.group(1) if m else None
 
 
 def glue_references(name: str) -> int:
@@ -80,13 +147,17 @@ def local_target(page: Path, url: str) -> Path | None:
 
 
 @pytest.mark.parametrize("name", [c.name for c in chapters()])
-def test_chapter_page_renders_offline_with_figures_math_and_numbers(name):
+def test_chapter_page_renders_offline_with_figures_math_and_numbers(name, dark_views):
     page = BOOK / "book" / f"{name}.html"
     assert page.is_file(), f"chapter {name} is missing from the built book {BOOK}"
     source = page.read_text()
     dom = open_in_chromium(page, SHOTS / f"{name}.png")
     assert "<h1" in dom and len(dom) > 10_000, "the page did not load"
     assert (SHOTS / f"{name}.png").stat().st_size > 10_000  # an empty page is a few KB
+    assert html_theme(dom) == "light"
+    dark = dark_views.get(name)
+    assert dark is not None, f"the page did not load in the dark theme ({dark_views})"
+    assert dark["theme"] == "dark", "the theme's dark mode did not apply"
 
     # offline: every script and stylesheet the page asks for is a file of the book
     assets = re.findall(r'<script[^>]*\ssrc="([^"]+)"', source)
@@ -104,6 +175,8 @@ def test_chapter_page_renders_offline_with_figures_math_and_numbers(name):
     for src in imgs:
         f = local_target(page, src)
         assert f is not None and f.is_file() and f.stat().st_size > 1000, f"empty figure {src}"
+    # ... and every one of them displayed in the dark theme
+    assert dark["shown"] == f"{len(imgs)}/{len(imgs)}", "figures are missing from the dark theme"
 
     # math: the local MathJax typeset it, without errors
     assert re.search(r'src="[./]*_static/mathjax/tex-chtml\.js', source), "MathJax is not local"
@@ -119,3 +192,21 @@ def test_chapter_page_renders_offline_with_figures_math_and_numbers(name):
     assert "{glue" not in text, f"a literal glue role is left: ...{text[text.index('{glue') - 80:][:160]}..."
     pasted = len(re.findall(r'class="pasted-(?:text|inline)', article))
     assert pasted == glue_references(name), "a glued value is missing from the page"
+
+
+def opaque(png: Path) -> bool:
+    """Every pixel of the PNG is opaque (readable on the dark theme's background too)."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+            return im.convert("RGBA").getchannel("A").getextrema()[0] == 255
+        return True
+
+
+def test_figures_are_opaque_for_the_dark_theme():
+    # black text and lines on a transparent figure vanish on the dark theme's background
+    pngs = sorted((BOOK / "_images").glob("*.png"))
+    assert pngs, f"no figures in {BOOK / '_images'}"
+    see_through = [p.name for p in pngs if not opaque(p)]
+    assert not see_through, f"figures with transparent pixels: {see_through}"

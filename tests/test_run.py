@@ -1,5 +1,6 @@
 """The runner: chapter selection, refusing bad input before compute, loud failures, atomic publish."""
 
+import json
 import shutil
 import textwrap
 
@@ -7,6 +8,7 @@ import pytest
 
 from companion.__main__ import main
 from companion.config import ConfigError
+from companion import run
 from companion.run import ROOT, ChapterFailed, build_book, chapters, select
 
 HEADER = textwrap.dedent("""\
@@ -87,3 +89,29 @@ def test_a_failing_chapter_names_itself_and_keeps_the_previous_book(tmp_path):
     assert kept.endswith("02_bad.ipynb") and (tmp_path / kept).exists()
     assert page.read_text() == good  # the last good book is untouched
     assert not (html / "book" / "02_bad.html").exists()
+
+
+def executed_notebook(path, profile="tiny", duration=3.25, start="2026-01-02T03:04:05.6+00:00"):
+    """A notebook as papermill leaves it: its run recorded in metadata.papermill."""
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {
+        "papermill": {"duration": duration, "start_time": start, "parameters": {"profile": profile}}}}))
+    return path
+
+
+def test_a_partial_build_stages_a_report_of_its_chapters_and_their_archive(tmp_path):
+    import zipfile
+
+    root, stage_dir = tmp_path / "repo", tmp_path / "stage"
+    scratch_book(root, {"01_a": "# %%\n1\n", "02_b": "# %%\n2\n"})
+    with (root / "_toc.yml").open("a") as f:
+        f.write(f"  - file: {run.REPORT_PAGE}\n")
+    picked = select(["2"], root)
+    nb = executed_notebook(tmp_path / "02_b.ipynb")
+    run.stage(picked, {"02_b": nb}, stage_dir, root)
+    page = (stage_dir / (run.REPORT_PAGE + ".md")).read_text()
+    assert "{doc}`02_b <02_b>`" in page and "01_a" not in page and "| chapters | 2 |" in page
+    with zipfile.ZipFile(stage_dir / run.EXTRA / "notebooks-tiny.zip") as z:
+        assert z.namelist() == ["notebooks-tiny/02_b.ipynb"]
+        assert z.read("notebooks-tiny/02_b.ipynb") == nb.read_bytes()
+    staged_toc = (stage_dir / "_toc.yml").read_text()
+    assert run.REPORT_PAGE in staged_toc and "01_a" not in staged_toc
