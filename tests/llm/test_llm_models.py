@@ -30,3 +30,14 @@ def test_lora_adapters_depend_on_the_seed_only(tiny):
     a, b, c = adapters(1), adapters(2), adapters(1, seed=1)
     assert a and all(torch.equal(x, y) for x, y in zip(a, b))
     assert not all(torch.equal(x, y) for x, y in zip(a, c))
+
+
+def test_converted_models_live_in_the_models_dir_when_one_is_given(tmp_path, monkeypatch):
+    from companion import cache
+    from companion.llm import models
+
+    monkeypatch.delenv("COMPANION_MODELS_DIR", raising=False)
+    assert models.models_root() == cache.cache_root() / "models"
+    monkeypatch.setenv("COMPANION_MODELS_DIR", str(tmp_path / "shared"))
+    assert models.models_root() == tmp_path / "shared"
+    assert models._smollm2_files()[1].parent == tmp_path / "shared"
