@@ -75,11 +75,12 @@ print("loss on:", batch.loss_mask[1].int().tolist())
 # **(paper)** Each training sequence is long with probability $p_{cot}$, else short, and training
 # is *online*: a fresh batch every step, never a fixed data set. Under this book's profile
 # ({glue:text}`profile_name`) the headline runs use $d =$ {glue:text}`d_headline` and
-# $p_{cot} =$ {glue:text}`p_headline`; a fresh batch of 10,000 sequences has a long fraction of
+# $p_{cot} =$ {glue:text}`p_headline`; a fresh batch of {glue:text}`n_batch:,` sequences has a long fraction of
 # {glue:text}`long_frac_batch:.3f`.
 
 # %% tags=["remove-cell"]
 batch = ParityMixture(task_cfg).sample(10_000, torch.Generator().manual_seed(0))
+glue("n_batch", len(batch.y), display=False)
 glue("profile_name", prof.name, display=False)
 glue("d_headline", task_cfg.d, display=False)
 glue("p_headline", task_cfg.p_cot, display=False)
@@ -139,13 +140,14 @@ pd.DataFrame({f"p_0={p0}": [round(p, 3) for p in theory.star_long_fractions(p0, 
 plots.star_recursion((0.01, 0.05, 0.1, 0.25))
 
 # %% [markdown]
-# | start $p_0$ | 0.01 | 0.05 | 0.1 | 0.25 |
+# | start $p_0$ | $0.01$ | $0.05$ | $0.1$ | $0.25$ |
 # |---|---|---|---|---|
 # | rounds until $p > 1/3$ | {glue:text}`rounds_0.01` | {glue:text}`rounds_0.05` | {glue:text}`rounds_0.1` | {glue:text}`rounds_0.25` |
 #
-# From $p_0 = 0.25$ the sequence is 0.25, 0.40, 0.571, 0.727, 0.842, ...: one round already crosses
+# From $p_0 = 0.25$ the sequence is {glue:text}`star_seq_0.25`, ...: one round already crosses
 # the threshold. Chapters 3 and 4 test this recursion (and GRPO and REINFORCE) on transformers.
 
 # %% tags=["remove-cell"]
 for p0 in (0.01, 0.05, 0.1, 0.25):
     glue(f"rounds_{p0}", theory.star_rounds_to_threshold(p0), display=False)
+glue("star_seq_0.25", ", ".join(f"{p:.3g}" for p in theory.star_long_fractions(0.25, 4)), display=False)

@@ -57,8 +57,8 @@ final.pivot_table(index="p_cot", columns="decoding",
 plots.sweep_accuracy(final)
 
 # %% [markdown]
-# Greedy accuracy at $p_{cot} = 0.1$ is {glue:text}`acc_low:.3f` (closed form: 0.5, chance) and at
-# $p_{cot} = 0.5$ it is {glue:text}`acc_high:.3f` (closed form: 1). Measured against chapter 1's
+# Greedy accuracy at $p_{cot} = 0.1$ is {glue:text}`acc_low:.3f` (closed form: $0.5$, chance) and at
+# $p_{cot} = 0.5$ it is {glue:text}`acc_high:.3f` (closed form: $1$). Measured against chapter 1's
 # closed form, {glue:text}`sweep_verdict`. Close to the threshold a finite run can land on either
 # side: the continuation probability $2p/(1+p)$ is close to $1/2$ there, and the model has to have
 # learned the chain first.
@@ -72,6 +72,32 @@ plots.sweep_accuracy(final)
 plots.calibration(final)
 
 # %% [markdown]
+# ## The coin, measured
+#
+# Chapter 1's argument rests on one probability: having emitted the chain's first token
+# $b_1 = x_1$, a model that learned everything but $x \mapsto y$ continues the chain with
+# probability $2p/(1+p)$, and greedy decoding goes long only when that is above $1/2$.
+# **(ours)** We read it off every trained model: the next-token distribution after each of
+# {glue:text}`coin_prompts:,` fresh prompts followed by $b_1$ (one forward pass per prompt),
+# $P(\text{continue} \mid b_1) = 1 - P(\texttt{<eos>})$, and the probability that the first
+# response token is $b_1$.
+
+# %%
+coin = ex.coin
+plots.coin(coin)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+coin[["run", "p_cot", "continue", "closed_form", "first_c1", "first_closed_form"]].round(3)
+
+# %% [markdown]
+# Over the {glue:text}`coin_n` runs {glue:text}`coin_verdict` (largest gap
+# {glue:text}`coin_gap:.3f`), and the first token is $b_1$ with a probability within
+# {glue:text}`coin_first_gap:.3f` of $(1+p)/2$. The probability of continuing
+# {glue:text}`coin_y_verdict` (largest difference {glue:text}`coin_y_gap:.3f`). Interpolated
+# along the sweep, the measured coin crosses $1/2$ {glue:text}`coin_crossing_text`; the closed
+# form crosses at $p_{cot} = 1/3$.
+#
 # ## More samples do not help below the threshold
 #
 # Now the headline size, $d =$ {glue:text}`long_d`, at $p_{cot} < 1/3$, evaluated along training.

@@ -73,7 +73,7 @@ plots.rl_curves(hist, hue="algorithm")
 summarize(ex.algorithms).round(3)
 
 # %% [markdown]
-# GRPO reached greedy accuracy 0.95 in {glue:text}`grpo_n_reached` of {glue:text}`n_seeds` seeds,
+# GRPO reached greedy accuracy {glue:text}`reached_at` in {glue:text}`grpo_n_reached` of {glue:text}`n_seeds` seeds,
 # after {glue:text}`grpo_reach_min:,.0f` to {glue:text}`grpo_reach_max:,.0f` sampled responses;
 # its final greedy accuracy is at least {glue:text}`grpo_final_min:.3f`, with greedy answers
 # {glue:text}`grpo_len:.1f` tokens long on average (the chain has $d =$ {glue:text}`d`).

@@ -123,7 +123,7 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 # | | paper | this book ({glue:text}`profile_name`) |
 # |---|---|---|
 # | response length during RL | rises from 1 to $d = 50$ | from {glue:text}`len_start:.1f` to {glue:text}`len_end_min:.1f`-{glue:text}`len_end_max:.1f` ($d =$ {glue:text}`d`) |
-# | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | round 1: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds 1-3: {glue:text}`star_gap3:.3f` |
+# | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | the first round: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds {glue:text}`star_gap_rounds`: {glue:text}`star_gap3:.3f` |
 # | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` |
 # | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` |
 #

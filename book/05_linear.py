@@ -159,13 +159,13 @@ plots.linear_rounds(ex.star_summary)
 # | | paper / closed form | measured (linear model) |
 # |---|---|---|
 # | long fraction after a round | $2p/(1+p)$ of the previous | {glue:text}`lin_star_within:.0%` of rounds within $\pm 0.05$; mean error {glue:text}`lin_star_err_mean:.3f`, max {glue:text}`lin_star_err_max:.3f` (max {glue:text}`lin_star_err_common:.3f` for $p_{cot} \ge 0.05$) |
-# | rounds to learn parity | $O(\log\frac{1-p}{p})$ | grows by about one round per doubling of the odds (figure) |
+# | rounds to learn parity | $O(\log\frac{1-p}{p})$ | the rounds {glue:text}`lin_rounds_growth` |
 # | not learned within {glue:text}`lin_star_rounds` rounds | exponentially small $p_{cot}$ (no guarantee) | $p_{cot} =$ {glue:text}`lin_star_failed` |
 #
-# Each round doubles the odds of a long answer, as predicted, and the rounds needed grow linearly
-# in $\log_2\frac{1-p}{p}$. The measured rounds run a constant 1-3 above the closed form's "rounds
-# until $p > 1/3$", because perfect greedy accuracy needs the long fraction a bit above $1/3$ (the
-# soft switch of the previous section).
+# {glue:text}`lin_doubling_verdict` ({glue:text}`lin_star_within:.0%` of the one-round steps within
+# $0.05$), and the rounds needed {glue:text}`lin_rounds_growth`. They run {glue:text}`lin_rounds_offset` rounds above the closed form's "rounds
+# until $p > 1/3$"; **(ours)** we read that as perfect greedy accuracy needing the long fraction a
+# bit above $1/3$ (the soft switch of the previous section).
 #
 # Two things bend the recursion at the rare end. With few long demonstrations the chain is learned
 # less well, so some long samples are wrong and are not kept (the odds grow by less than 2). And
@@ -237,9 +237,8 @@ ex.samples.set_index(["learner", "d", "seed"])
 #   learning rate and checkpoint matter (chapter 3's early checkpoints).
 # * *Where the chain comes from.* The feature map hands the linear model the right *kind* of
 #   features (previous token × one bit). A transformer has to build the attention pattern that reads
-#   bit $k$ at step $k$. In this project's transformer calibration runs that took on the order of
-#   10-30 thousand long demonstrations at $d = 16$, against about a thousand here; learning the
-#   chain is where most of a transformer's NTP compute goes.
+#   bit $k$ at step $k$ from data; the linear model is handed it, and is fitted on
+#   {glue:text}`lin_star_long` long demonstrations per phase.
 # * *RL algorithm details.* STaR on a convex model has no learning rate, KL or group size.
 #   Chapter 4's failure modes (a hot sampling temperature, collapse at a large RL learning rate) have
 #   no counterpart here.

@@ -141,7 +141,7 @@ llm.summary(ex.pretrained).round(3)
 # is {glue:text}`b_acc0:.3f` before training, {glue:text}`b_acc_sft:.3f` after the SFT steps (mean
 # response length {glue:text}`b_len_sft:.0f` tokens) and {glue:text}`b_acc_rl:.3f` after the RL
 # steps ({glue:text}`b_len_rl:.0f` tokens). With {glue:text}`b_n_eval` problems one problem is
-# {glue:text}`b_one:.3f` of accuracy, and an accuracy of 0 is only an upper bound of about
+# {glue:text}`b_one:.3f` of accuracy, and an accuracy of $0$ is only an upper bound of about
 # {glue:text}`b_bound:.2f` (95%): read this tier as the real pipeline running end to end on a real
 # pretrained model, not as a measurement of what RL does to it. RL can only move a model that is
 # sometimes right: a group of responses that are all wrong has zero advantage in GRPO.

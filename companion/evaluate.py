@@ -54,6 +54,29 @@ def evaluate(model: GPT, task: ParityMixture, cfg: EvalConfig,
     return rows
 
 
+@torch.no_grad()
+def coin(model: GPT, task: ParityMixture, n_prompts: int, seed: int) -> dict:
+    """Chapter 1's coin, measured: the model's next-token probabilities after the prompt and
+    after the prompt plus the chain's first token c_1 (x_1, or the first kept running parity).
+
+    ``first_c1``: P(first response token = c_1), closed form (1+p)/2 for a model that learned
+    everything but x -> y. ``continue``: P(next token is not <eos> | prompt, c_1), closed form
+    2p/(1+p); split by whether the answer y equals c_1 (``continue_y_same`` / ``_y_differs``):
+    equal means the decision to continue does not use y. One forward pass per prompt each.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    bits = task.sample_bits(n_prompts, gen)
+    device = next(model.parameters()).device
+    prompts = task.prompts(bits)
+    c1 = task.chain(bits)[:, :1]
+    first = torch.softmax(model(prompts.to(device))[:, -1].float(), -1).cpu()
+    after = torch.softmax(model(torch.cat([prompts, c1], 1).to(device))[:, -1].float(), -1).cpu()
+    cont = 1 - after[:, EOS]
+    same = task.parity(bits) == c1[:, 0]
+    return {"first_c1": float(first.gather(1, c1).mean()), "continue": float(cont.mean()),
+            "continue_y_same": float(cont[same].mean()), "continue_y_differs": float(cont[~same].mean())}
+
+
 def verdict(measured, predicted, tol: float, skip=lambda key: False) -> str:
     """A sentence comparing measured values (a Series indexed by a setting) with predictions.
 

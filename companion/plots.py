@@ -93,6 +93,26 @@ def calibration(final: pd.DataFrame) -> plt.Figure:
     return finish(fig)
 
 
+def coin(table: pd.DataFrame) -> plt.Figure:
+    """Chapter 2: the measured coin (P(continue | b_1), P(first token = b_1)) of every NTP run
+    against chapter 1's closed forms 2p/(1+p) and (1+p)/2."""
+    p = np.linspace(0, 0.55, 201)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, col, pred, form, label in (
+            (axes[0], "continue", theory.continue_prob(p), "$2p/(1+p)$", "P(continue | $b_1$)"),
+            (axes[1], "first_c1", theory.first_c1_prob(p), "$(1+p)/2$", "P(first token $= b_1$)")):
+        ax.plot(p, pred, color=PAPER_COLOR, lw=1.5, label=f"closed form {form}")
+        sns.scatterplot(table, x="p_cot", y=col, hue="run", style="run", s=60, ax=ax)
+        _threshold_line(ax)
+        ax.set(xlabel="$p_{cot}$", ylabel=label, xlim=(0, 0.55))
+    axes[0].axhline(0.5, color=PAPER_COLOR, ls="--", lw=1)
+    axes[0].text(0.54, 0.48, "greedy continues above 1/2", color=PAPER_COLOR, fontsize="small",
+                 va="top", ha="right")
+    axes[0].legend(loc="upper left", fontsize="small")
+    axes[1].get_legend().remove()
+    return finish(fig)
+
+
 def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure:
     """Chapter 2: greedy accuracy during NTP against training samples seen."""
     g = history[(history.decoding == "greedy") & (history.step > 0)].copy()  # step 0: untrained

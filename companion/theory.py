@@ -31,6 +31,11 @@ def continue_prob(p):
     return 2 * p / (1 + p)
 
 
+def first_c1_prob(p):
+    """P(first response token = b_1) = p + (1-p)/2 = (1+p)/2 (the most likely first token)."""
+    return (1 + np.asarray(p, dtype=float)) / 2
+
+
 def greedy_long(p):
     """1 if greedy decoding produces the chain (p > 1/3), else 0 (at exactly 1/3: a tie, 0.5)."""
     p = np.asarray(p, dtype=float)

@@ -51,3 +51,47 @@ def test_verdict_lists_what_is_off():
     assert verdict(s, [0.5, 0.5, 1.0], 0.05, skip=lambda p: abs(p - 1 / 3) < 0.05).startswith("all 2")
     msg = verdict(s, [0.6, 0.5, 1.0], 0.05)
     assert msg.startswith("2 of 3") and "0.1 (measured 0.500, predicted 0.600)" in msg
+
+
+class BayesModel(torch.nn.Module):
+    """The model of chapter 1's closed form, written by hand: the data's next-token distribution
+    for a model that knows everything but x -> y (``knows_y=False``), or the data's own
+    (``knows_y=True``: after c_1 = y it may be short, otherwise it must be long)."""
+
+    def __init__(self, task: ParityMixture, knows_y: bool):
+        super().__init__()
+        self.task, self.knows_y = task, knows_y
+        self.w = torch.nn.Parameter(torch.zeros(()))  # a parameter, for the device
+
+    def forward(self, tokens):
+        p, n, P = self.task.cfg.p_cot, tokens.shape[0], self.task.prompt_len
+        probs = torch.full((n, tokens.shape[1], VOCAB_SIZE), 1e-9)
+        bits = tokens[:, : self.task.d]
+        c1 = self.task.chain(bits)[:, 0]
+        if tokens.shape[1] == P:  # the first response token: c_1 with probability (1+p)/2
+            probs[torch.arange(n), -1, c1] = (1 + p) / 2
+            probs[torch.arange(n), -1, 1 - c1] = (1 - p) / 2
+        else:  # after c_1: continue or stop
+            same = self.task.parity(bits) == c1
+            cont = torch.full((n,), 2 * p / (1 + p))
+            if self.knows_y:
+                cont = torch.where(same, torch.full((n,), p), torch.ones(n))
+            probs[torch.arange(n), -1, EOS] = 1 - cont
+            probs[torch.arange(n), -1, 0] = cont
+        return probs.clamp_min(1e-9).log()
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.5])
+def test_the_measured_coin_of_the_closed_form_model_is_the_closed_form(p):
+    from companion import theory
+    from companion.evaluate import coin
+
+    task = ParityMixture(TaskConfig(d=6, p_cot=p))
+    m = coin(BayesModel(task, knows_y=False), task, 500, seed=0)
+    assert m["continue"] == pytest.approx(float(theory.continue_prob(p)), abs=1e-6)
+    assert m["first_c1"] == pytest.approx(float(theory.first_c1_prob(p)), abs=1e-6)
+    assert m["continue_y_same"] == pytest.approx(m["continue_y_differs"], abs=1e-6)
+    # a model that knows y continues when y differs from c_1 (it must), else with probability p
+    m = coin(BayesModel(task, knows_y=True), task, 500, seed=0)
+    assert m["continue_y_differs"] == pytest.approx(1.0, abs=1e-6)
+    assert m["continue_y_same"] == pytest.approx(p, abs=1e-6)

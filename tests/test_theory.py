@@ -29,3 +29,10 @@ def test_rounds_to_threshold():
     assert theory.star_rounds_to_threshold(0.5) == 0
     with pytest.raises(ValueError, match="p0"):
         theory.star_rounds_to_threshold(0.0)
+
+
+def test_the_first_token_is_c1_with_probability_one_plus_p_over_two():
+    assert theory.first_c1_prob(0.0) == 0.5 and theory.first_c1_prob(1.0) == 1.0
+    # its product with the continuation probability is the long fraction p
+    for p in (0.05, 0.25, 0.6):
+        assert theory.first_c1_prob(p) * theory.continue_prob(p) == pytest.approx(p)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .. import linear
@@ -20,6 +21,9 @@ from ..config import LinearConfig
 from ..runtime import set_threads
 
 NAN = float("nan")
+# "each round doubles the odds, as predicted": at least this share of the one-round steps is within
+# the star_checks tolerance (0.05) of 2p/(1+p)
+DOUBLING = 0.75
 
 
 def runs(prof) -> dict:
@@ -63,7 +67,27 @@ class LinearTheory:
         slow = summary.sort_values("p_cot").iloc[min(1, len(summary) - 1)]  # the rarest but one
         for name in ("p_cot", "kappa", "final_greedy_accuracy", "final_sampled_long"):
             out[f"lin_slow_{name}"] = float(slow[name])
-        return out
+        return out | self._rounds_numbers()
+
+    def _rounds_numbers(self) -> dict:
+        """How the rounds to learn parity grow with the odds (closed form: one more round per
+        doubling of (1-p)/p) and how far above the closed form's count they run."""
+        learned = self.star_summary.dropna(subset=["rounds_measured"])
+        offset = learned.rounds_measured - learned.rounds_predicted
+        slope = (float(np.polyfit(learned.log2_odds, learned.rounds_measured, 1)[0])
+                 if learned.log2_odds.nunique() >= 2 else NAN)
+        within = linear.star_checks(self.star, self.star_summary)["within"]
+        return {
+            "lin_rounds_growth": (f"grow by {slope:.2f} rounds per doubling of the odds (a line "
+                                  "fitted to the runs that learned parity; closed form: one)"
+                                  if slope == slope else "cannot be fitted: fewer than two p_cot "
+                                  "values learned parity"),
+            "lin_rounds_offset": (f"{int(offset.min())}" if offset.min() == offset.max() else
+                                  f"{int(offset.min())} to {int(offset.max())}") if len(offset) else "-",
+            "lin_doubling_verdict": (
+                "Each round doubles the odds of a long answer, as predicted" if within >= DOUBLING
+                else "The rounds do not follow the doubling closely"),
+        }
 
     def _sample_numbers(self) -> dict:
         cfg, samples, slopes = self.cfg, self.samples, self.slopes

@@ -14,11 +14,15 @@ import pandas as pd
 
 from .. import parallel, theory
 from ..config import Profile
-from ..evaluate import verdict
+from ..evaluate import coin, verdict
 from ..train import NTPResult, ntp_run, results_frame
 
 
 CALIBRATED = 0.05  # sampled long fraction within this of p_cot everywhere: "calibrated"
+# the measured coin within this of 2p/(1+p) at every run: "the coin is the closed form's" (the
+# calibration rule's tolerance; with 2,000 prompts a run's standard error is under 0.01)
+COIN_TOL = CALIBRATED
+COIN_PROMPTS, COIN_SEED = 2000, 7  # fresh prompts, not the evaluation's (EvalConfig.seed)
 
 
 def runs(prof: Profile) -> dict[str, parallel.Run]:
@@ -44,6 +48,51 @@ class NTPThresholdResult:
     def history(self) -> pd.DataFrame:
         """The long runs' evaluations along training."""
         return results_frame(self.long_runs, final_only=False)
+
+    @property
+    def coin(self) -> pd.DataFrame:
+        """Chapter 1's coin measured on every run's final model (:func:`companion.evaluate.coin`),
+        beside the closed forms; one row per run."""
+        rows = []
+        for kind, results in (("sweep", self.sweep), ("long run", self.long_runs)):
+            for r in results:
+                c = r.config
+                rows.append({"run": f"{kind} (d={c.task.d})", "p_cot": c.task.p_cot,
+                             "seed": c.train.seed,
+                             **coin(r.load_model().eval(), r.task, COIN_PROMPTS, COIN_SEED)})
+        t = pd.DataFrame(rows)
+        t["closed_form"] = theory.continue_prob(t.p_cot.values)
+        t["first_closed_form"] = theory.first_c1_prob(t.p_cot.values)
+        return t
+
+    def coin_numbers(self) -> dict:
+        t = self.coin
+        gap = (t["continue"] - t.closed_form).abs()
+        y_gap = float((t.continue_y_same - t.continue_y_differs).abs().max())
+        # where the measured coin crosses 1/2, interpolated along the sweep (greedy goes long there)
+        s = t[t.run.str.startswith("sweep")].groupby("p_cot")["continue"].mean()
+        above = s[s > 0.5]
+        crossing = float("nan")
+        if len(above) and above.index[0] > s.index[0]:
+            hi = above.index[0]
+            lo = s.index[s.index < hi][-1]
+            crossing = float(lo + (0.5 - s[lo]) * (hi - lo) / (s[hi] - s[lo]))
+        return {
+            "coin_gap": float(gap.max()), "coin_n": len(t), "coin_prompts": COIN_PROMPTS,
+            "coin_tol": COIN_TOL, "coin_y_gap": y_gap,
+            "coin_first_gap": float((t.first_c1 - t.first_closed_form).abs().max()),
+            "coin_verdict": (f"the measured coin is the closed form's: within {COIN_TOL} of "
+                             f"2p/(1+p) at all {len(t)} runs") if float(gap.max()) <= COIN_TOL else
+                            (f"the measured coin is more than {COIN_TOL} away from 2p/(1+p) at "
+                             f"{int((gap > COIN_TOL).sum())} of {len(t)} runs"),
+            "coin_y_verdict": "does not depend on the answer y (the same whether y equals b_1 "
+                              "or not): the model decides to continue without knowing y"
+                              if y_gap <= COIN_TOL else "depends on the answer y: the model has "
+                              "learned something of x -> y itself",
+            "coin_crossing": crossing,
+            "coin_crossing_text": (f"at about p_cot = {crossing:.2f}" if crossing == crossing else
+                                   "nowhere in the sweep (it stays on one side of 1/2)"),
+        }
 
     def numbers(self) -> dict:
         prof, base = self.prof, self.prof.ntp_threshold.sweep.base
@@ -76,6 +125,7 @@ class NTPThresholdResult:
             "knows_chain": "The knowledge is there; greedy decoding does not use it."
                            if acc_long >= 0.9 else "At this budget the chain itself is not fully "
                            "learned yet, which RL will need (chapter 3).",
+            **self.coin_numbers(),
         }
 
 

@@ -127,6 +127,7 @@ class RLAfterNTPResult:
                 "lr": r.rl.lr, "n_seeds": len(r.seeds), "n_other_seeds": len(r.other_seeds),
                 "grpo_reach_max": float(reach.max()["grpo"]), "grpo_reach_min": float(reach.min()["grpo"]),
                 "grpo_n_reached": int(grpo[f"responses to {ACCURACY:g}"].notna().sum()),
+                "reached_at": ACCURACY,
                 "grpo_final_min": float(by_algo["final greedy accuracy"].min()["grpo"]),
                 "grpo_len": float(by_algo["final mean length"].mean()["grpo"]),
                 "reinforce_final": float(by_algo["final greedy accuracy"].mean()["reinforce"]),

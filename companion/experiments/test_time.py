@@ -20,6 +20,8 @@ from ..theory import star_long_fractions, star_step
 from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task, summarize
 from .rl_after_ntp import CHANCE, algorithm_configs, start_config
 
+GAP_ROUNDS = (1, 3)  # the STaR rounds whose measured long fraction is compared with 2p/(1+p)
+
 __test__ = False  # pytest: this module's name starts with "test", it holds no tests
 
 
@@ -109,10 +111,11 @@ class TestTimeResult:
 
     def _star_numbers(self) -> dict:
         star, rounds = self.prof.test_time.star_rounds, self.rounds
-        early_rounds = rounds[rounds["round"].between(1, 3)]
+        early_rounds = rounds[rounds["round"].between(*GAP_ROUNDS)]
         return {"round_steps": star.round_steps,
                 "round_responses": star.round_steps * star.prompts_per_step * star.G,
                 "star_gap3": float((early_rounds.measured - early_rounds.predicted).abs().max()),
+                "star_gap_rounds": f"{GAP_ROUNDS[0]} to {GAP_ROUNDS[1]}",
                 "star_p0": float(rounds.measured.iloc[0]), "star_p1": float(rounds.measured.iloc[1]),
                 "star_pred1": float(rounds.predicted.iloc[1]),
                 "star_switch": self._switch_verdict()}

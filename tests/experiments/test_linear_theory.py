@@ -15,7 +15,8 @@ from companion.profiles import get_profile
 CHAPTER = Path(__file__).resolve().parents[2] / "book" / "05_linear.py"
 # the values the chapter formats itself (thousands separators, a list of p_cots, a sentence)
 STRINGS = {"lin_profile", "lin_threshold_n", "lin_star_long", "lin_star_n_max", "lin_star_failed",
-           "lin_star_at_dmax", "lin_table_at_dmax"}
+           "lin_star_at_dmax", "lin_table_at_dmax", "lin_rounds_growth", "lin_rounds_offset",
+           "lin_doubling_verdict"}
 
 
 def _shrunk_tiny():
