@@ -324,7 +324,9 @@ def cached_runs() -> set[str]:
     root = cache.cache_root()
     if not cache.cache_enabled() or not root.is_dir():
         return set()
-    return {p.name for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()}
+    # not the converted checkpoints' folder (llm.models.models_root): a conversion is not a run
+    return {p.name for p in root.iterdir()
+            if not p.name.startswith(".") and p.is_dir() and p.name != "models"}
 
 
 def record_timing(out: Path, built_at: str, profile: str, chapter: str, seconds: float,
