@@ -174,8 +174,8 @@ def worded_parity(n: int, d: int, rng: random.Random) -> list[Record]:
 _CALC = re.compile(r"<<[^>]*>>")  # GSM8K's calculator annotations: noise for a small model
 
 
-class _TimeOut(Exception):
-    pass
+class _TimeOut(BaseException):
+    """Not an Exception: no ``except Exception`` on the way may swallow it."""
 
 
 def _with_timeout(fn, seconds: float):
@@ -187,12 +187,17 @@ def _with_timeout(fn, seconds: float):
         raise _TimeOut()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # an interval timer: the alarm repeats every 0.1 s until cleared, so one that arrives while
+    # the handler cannot act (it was seen lost in a Jupyter kernel, leaving a template to search
+    # for a minute) is followed by another
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         return fn()
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        try:  # a last alarm may still interrupt here: it counts as the time-out it is
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _gsm_record(question: str, solution: str) -> Record | None:

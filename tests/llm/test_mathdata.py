@@ -120,6 +120,29 @@ def test_time_limit_stops_a_hanging_generator():
     assert time.perf_counter() - t0 < 3
 
 
+def test_time_limit_is_not_swallowed_by_the_code_it_stops():
+    """A generator that catches every Exception (and one alarm lost on the way) is still
+    stopped: the time-out is not an Exception, and the alarm repeats until cleared."""
+    import signal
+    import time
+
+    def stubborn():
+        t = time.perf_counter()
+        while time.perf_counter() - t < 5:
+            try:
+                time.sleep(0.01)
+            except Exception:  # noqa: BLE001 - what a template's own code might do
+                pass
+
+    before = signal.getsignal(signal.SIGALRM)
+    t0 = time.perf_counter()
+    with pytest.raises(mathdata._TimeOut):
+        mathdata._with_timeout(stubborn, 0.2)
+    assert time.perf_counter() - t0 < 2
+    assert signal.getsignal(signal.SIGALRM) == before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
 def test_load_records_reads_gsm8k_and_math_lines(tmp_path):
     f = tmp_path / "mix.jsonl"
     f.write_text("\n".join([
