@@ -116,7 +116,7 @@ def build_facts(root: Path, built_at: str, scope: str, runs: list[ChapterRun]) -
     from . import __version__, cache
 
     cpu, gpu = machine()
-    # every chapter of a build is given the same parameters
+    # each chapter receives only the knobs it declares: the distinct sets, joined
     params = ", ".join(sorted({r.parameters for r in runs})) or "-"
     facts = {"date": built_at, "chapters": scope, "papermill parameters": params,
              "CPU": cpu, "GPU": gpu,

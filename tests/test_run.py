@@ -1,6 +1,5 @@
 """The runner: chapter selection, refusing bad input before compute, loud failures, atomic publish."""
 
-import json
 import shutil
 import textwrap
 
@@ -10,6 +9,7 @@ from companion.__main__ import main
 from companion.config import ConfigError
 from companion import run
 from companion.run import ROOT, ChapterFailed, build_book, chapters, select
+from test_report import executed_notebook  # a notebook as papermill leaves it
 
 HEADER = textwrap.dedent("""\
     # ---
@@ -89,13 +89,6 @@ def test_a_failing_chapter_names_itself_and_keeps_the_previous_book(tmp_path):
     assert kept.endswith("02_bad.ipynb") and (tmp_path / kept).exists()
     assert page.read_text() == good  # the last good book is untouched
     assert not (html / "book" / "02_bad.html").exists()
-
-
-def executed_notebook(path, profile="tiny", duration=3.25, start="2026-01-02T03:04:05.6+00:00"):
-    """A notebook as papermill leaves it: its run recorded in metadata.papermill."""
-    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": [], "metadata": {
-        "papermill": {"duration": duration, "start_time": start, "parameters": {"profile": profile}}}}))
-    return path
 
 
 def test_a_partial_build_stages_a_report_of_its_chapters_and_their_archive(tmp_path):
