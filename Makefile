@@ -4,8 +4,6 @@
 #   make test    installs what it needs, runs the unit tests, executes every chapter under
 #                the tiny profile, builds that book, and checks the executed chapters with nbval
 PROFILE ?= cpu
-# pytest processes for make test (pytest-xdist; one file's tests, one notebook's cells, stay in one)
-TEST_WORKERS ?= 2
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -36,8 +34,7 @@ test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	COMPANION_CACHE_DIR=$(CURDIR)/_build/tiny/cache $(PY) -m companion book --profile tiny --out _build/tiny --no-progress
 	COMPANION_CACHE=off $(PY) -m pytest tests _build/tiny/notebooks/tiny --nbval-lax \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q \
-		-n $(TEST_WORKERS) --dist loadfile
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
 
 # the fast unit tier, for developers (under a minute): no training runs, no chapters, no browser
 unit: $(STAMP)
