@@ -4,6 +4,8 @@
 #   make test    installs what it needs, runs the unit tests, executes every chapter under
 #                the tiny profile, builds that book, and checks the executed chapters with nbval
 PROFILE ?= cpu
+# pytest processes for make test's first phase (pytest-xdist; one file's tests stay in one process)
+TEST_WORKERS ?= 2
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -33,8 +35,12 @@ test: $(STAMP)
 	@# tests/test_browser.py opens the built book in headless Chromium: install it so CI never skips
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	COMPANION_CACHE_DIR=$(CURDIR)/_build/tiny/cache $(PY) -m companion book --profile tiny --out _build/tiny --no-progress
-	COMPANION_CACHE=off $(PY) -m pytest tests _build/tiny/notebooks/tiny --nbval-lax \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q
+	@# the tests marked serial start processes of their own and wait on them with time-outs:
+	@# they run alone, after the others, so that no other test competes with them for the cores
+	COMPANION_CACHE=off COMPANION_TEST_BOOK_CACHE=$(CURDIR)/_build/tiny/cache $(PY) -m pytest \
+		tests _build/tiny/notebooks/tiny --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-p no:cacheprovider -q -m "not serial" -n $(TEST_WORKERS) --dist loadfile
+	COMPANION_CACHE=off $(PY) -m pytest tests -p no:cacheprovider -q -m serial
 
 # the fast unit tier, for developers (under a minute): no training runs, no chapters, no browser
 unit: $(STAMP)

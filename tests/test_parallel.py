@@ -47,6 +47,7 @@ def test_a_failing_run_raises_in_the_caller_in_process():
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_failing_run_raises_in_the_caller_from_a_worker():
     with pytest.raises(ValueError, match="boom"):
         parallel.compute([Run("x", key(10), _fail), Run("x", key(11), _fail)], workers=2)
@@ -75,6 +76,7 @@ def test_fetch_with_the_cache_off_computes_in_this_process(monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_two_worker_processes_give_the_same_runs_as_one_process(tmp_path, monkeypatch):
     start = start_config(TINY)
     cfgs = [rl_run(dataclasses.replace(TINY.rl_after_ntp.rl, seed=s), start) for s in (0, 1)]
@@ -121,6 +123,7 @@ def _group(pgid: int) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_ctrl_c_during_compute_stops_every_worker_and_keeps_what_can_be_kept(monkeypatch,
                                                                             isolated_cache):
     env = {**os.environ, "COMPANION_THREADS": "1"}

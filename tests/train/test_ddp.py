@@ -53,6 +53,7 @@ def _weights(res: NTPResult, step: int | None = None) -> dict[str, torch.Tensor]
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_two_process_ddp_fit_matches_the_single_process_fit(isolated_cache, tmp_path):
     one = train_ntp(small_config(devices=1))
 

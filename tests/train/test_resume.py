@@ -77,6 +77,7 @@ def assert_same_run(a: NTPResult, b: NTPResult) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_same_config_same_history_in_two_processes(cfg, tmp_path, monkeypatch):
     proc = child(tmp_path / "child.csv", COMPANION_CACHE="off")
     here = unbroken(cfg, monkeypatch).history  # trained meanwhile, in this (pytest) process
@@ -88,6 +89,7 @@ def test_same_config_same_history_in_two_processes(cfg, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_killed_run_resumes_from_its_last_checkpoint(cfg, tmp_path, monkeypatch, isolated_cache):
     out = tmp_path / "killed.csv"
     proc = child(out, STOP_AT="20")

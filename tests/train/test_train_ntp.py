@@ -140,6 +140,7 @@ def _train_in_child(cache_dir: str, out: str, markers: str, go: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_two_processes_asked_for_the_same_run_train_it_once(tmp_path, isolated_cache):
     markers, go = tmp_path / "markers", tmp_path / "go"
     markers.mkdir()
