@@ -47,7 +47,6 @@ def test_a_failing_run_raises_in_the_caller_in_process():
 
 
 @pytest.mark.slow
-@pytest.mark.serial
 def test_a_failing_run_raises_in_the_caller_from_a_worker():
     with pytest.raises(ValueError, match="boom"):
         parallel.compute([Run("x", key(10), _fail), Run("x", key(11), _fail)], workers=2)
@@ -76,7 +75,6 @@ def test_fetch_with_the_cache_off_computes_in_this_process(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.serial
 def test_two_worker_processes_give_the_same_runs_as_one_process(tmp_path, monkeypatch):
     start = start_config(TINY)
     cfgs = [rl_run(dataclasses.replace(TINY.rl_after_ntp.rl, seed=s), start) for s in (0, 1)]

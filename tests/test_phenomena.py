@@ -24,7 +24,6 @@ def small_run(p_cot: float):
 
 
 @pytest.mark.slow
-@pytest.mark.serial
 def test_ntp_alone_stays_at_chance_below_one_third_and_learns_above():
     # two processes, one torch thread each (results come back through the test's cache)
     res = parallel.fetch({p: ntp_run(small_run(p)) for p in (0.1, 0.5)}, workers=2)

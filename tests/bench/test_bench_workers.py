@@ -8,7 +8,6 @@ from companion.bench import workers
 
 
 @pytest.mark.slow
-@pytest.mark.serial
 def test_parallel_rows_time_both_ways_and_leave_the_environment_alone(isolated_cache):
     rows = workers.parallel_rows(steps=2, repeats=1)
     values = {r["measure"]: r["value"] for r in rows}
