@@ -30,6 +30,7 @@ p_cot = None  # fraction of long (chain) data of that run
 ntp_steps = None  # NTP steps of that run (also the matched-compute baseline's start)
 rl_steps = None  # steps of every RL run of the chapter
 rl_seeds = None  # GRPO seeds, a list, e.g. [0, 1, 2]
+ntp_seeds = None  # NTP seeds of RL's start, the headline's 0 first, e.g. [0, 1, 2]
 
 # %% tags=["remove-cell"]
 from companion import knobs, plots
@@ -80,6 +81,24 @@ summarize(ex.algorithms).round(3)
 # REINFORCE ends at {glue:text}`reinforce_final:.3f` and STaR at {glue:text}`star_final:.3f`
 # after {glue:text}`rl_responses:,` responses. A response that is *not*
 # rewarded is not free either: RL pays for every sample, right or wrong.
+#
+# ## Across NTP seeds
+#
+# The runs above all start from one NTP run. The paper trains its transformers with 3 seeds; here
+# the same NTP run is trained from {glue:text}`n_ntp_seeds` seeds, and GRPO (its first RL seed)
+# runs from each.
+
+# %%
+plots.rl_curves(histories(ex.across_ntp), hue="run", title="GRPO from each NTP seed")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ex.across_ntp_table().round(3)
+
+# %% [markdown]
+# The starts' greedy accuracy is {glue:text}`ntp_seed_greedy_min:.3f` to
+# {glue:text}`ntp_seed_greedy_max:.3f`; GRPO ends at {glue:text}`across_final_min:.3f` to
+# {glue:text}`across_final_max:.3f`. {glue:text}`across_verdict`
 #
 # ## The matched-compute baseline: more next-token prediction
 #
@@ -151,6 +170,7 @@ plots.rl_curves(histories(ex.hot_star), hue="run", title="STaR at a high samplin
 # | setting | $d = 50$, $p_{cot} = 0.25$, depth 4-8, width 128-256, $\sim 10^7$ NTP samples | $d =$ {glue:text}`d`, $p_{cot} =$ {glue:text}`p_cot`, depth {glue:text}`n_layer`, width {glue:text}`n_embd`, {glue:text}`ntp_samples:,` NTP samples |
 # | NTP greedy accuracy before RL | chance | {glue:text}`ntp_greedy:.3f` |
 # | RL (GRPO) greedy accuracy | $\approx 100\%$ after few samples | $\geq 0.95$ after {glue:text}`grpo_reach_min:,.0f`-{glue:text}`grpo_reach_max:,.0f` responses; final $\geq$ {glue:text}`grpo_final_min:.3f` |
+# | GRPO across NTP seeds | 3 seeds | {glue:text}`n_ntp_seeds` NTP seeds: final {glue:text}`across_final_min:.3f`-{glue:text}`across_final_max:.3f`, {glue:text}`across_n_reached` reached {glue:text}`reached_at` |
 # | REINFORCE / STaR | also succeed | {glue:text}`reinforce_final:.3f` / {glue:text}`star_final:.3f` |
 # | more NTP, same compute | (not in the paper; ours) | best {glue:text}`baseline_max:.3f` |
 # | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_final:.3f`, length {glue:text}`early_len:.1f` |

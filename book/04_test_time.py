@@ -29,6 +29,7 @@ p_cot = None  # fraction of long (chain) data of that run (and of the leap-2 run
 ntp_steps = None  # NTP steps of that run
 rl_steps = None  # steps of the GRPO runs (with and without a length penalty)
 rl_seeds = None  # GRPO seeds, a list, e.g. [0, 1, 2] (chapter 3's runs)
+ntp_seeds = None  # NTP seeds of RL's start, e.g. [0, 1, 2] (chapter 3's runs)
 
 # %% tags=["remove-cell"]
 from companion import knobs, plots

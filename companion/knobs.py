@@ -34,6 +34,7 @@ HELP = {
     "sweep_seeds": "seeds of chapter 2's p_cot sweep, a list, e.g. [0, 1, 2]",
     "rl_steps": "steps of the headline RL run (GRPO) and of its variants",
     "rl_seeds": "GRPO seeds from the one NTP start, a list, e.g. [0, 1, 2]",
+    "ntp_seeds": "NTP seeds of RL's start, a list starting with the headline's 0, e.g. [0, 1, 2]",
     "linear_d": "input bits of chapter 5's linear model (its d^-k STaR p_cots follow d)",
     "linear_seeds": "data seeds of chapter 5's linear model, a list, e.g. [0, 1]",
     "worded_d": "outcomes per worded-parity problem, chapter 6 tier (a) (the response budget follows d)",
@@ -44,7 +45,7 @@ HELP = {
 # the knobs of each chapter: what its experiment uses (chapter 4 reuses chapter 3's GRPO runs and
 # start, so it takes the same knobs; chapter 1 shows the headline task)
 _HEADLINE = ("d", "p_cot")
-_RL = (*_HEADLINE, "ntp_steps", "rl_steps", "rl_seeds")
+_RL = (*_HEADLINE, "ntp_steps", "rl_steps", "rl_seeds", "ntp_seeds")
 CHAPTERS: dict[str, tuple[str, ...]] = {
     "01_setup": _HEADLINE,
     "02_ntp": (*_HEADLINE, "ntp_steps", "sweep_steps", "sweep_seeds"),
@@ -90,6 +91,7 @@ class Knobs:
     sweep_seeds: tuple[int, ...] | None = None
     rl_steps: int | None = None
     rl_seeds: tuple[int, ...] | None = None
+    ntp_seeds: tuple[int, ...] | None = None
     linear_d: int | None = None
     linear_seeds: tuple[int, ...] | None = None
     worded_d: int | None = None
@@ -109,7 +111,7 @@ class Knobs:
                 check_float(name, getattr(self, name), 0.0, 1.0)
                 # 1 and 1.0 are one value: the same run, the same cache key
                 object.__setattr__(self, name, float(getattr(self, name)))
-        for name in ("sweep_seeds", "rl_seeds", "linear_seeds"):
+        for name in ("sweep_seeds", "rl_seeds", "ntp_seeds", "linear_seeds"):
             object.__setattr__(self, name, _seeds(name, getattr(self, name)))
 
     def given(self) -> dict[str, Any]:
@@ -151,6 +153,8 @@ class Knobs:
             rl = rep(rl, rl=rep(rl.rl, steps=self.rl_steps))
         if self.rl_seeds is not None:
             rl = rep(rl, seeds=self.rl_seeds)
+        if self.ntp_seeds is not None:
+            rl = rep(rl, ntp_seeds=self.ntp_seeds)
         if self.linear_d is not None:
             lin = rep(lin, d=self.linear_d,
                       star_p_cots=tuple(_follow_d(p, lin.d, self.linear_d) for p in lin.star_p_cots))

@@ -37,7 +37,7 @@ def test_knobs_at_the_profile_values_give_the_same_runs(prof):
     same = knobs.Knobs(d=h.task.d, p_cot=h.task.p_cot, ntp_steps=r.start_steps,
                        sweep_steps=prof.ntp_threshold.sweep.base.train.steps,
                        sweep_seeds=list(prof.ntp_threshold.sweep.seeds), rl_steps=r.rl.steps,
-                       rl_seeds=list(r.seeds), linear_d=lin.d, linear_seeds=list(lin.seeds),
+                       rl_seeds=list(r.seeds), ntp_seeds=list(r.ntp_seeds), linear_d=lin.d, linear_seeds=list(lin.seeds),
                        worded_d=prof.llama.worded.data.d, worded_p_cot=prof.llama.worded.data.p_cot,
                        worded_sft_steps=prof.llama.worded.sft_steps)
     if prof.ntp_threshold.long_run_steps != r.start_steps:  # paper: not one run; leave it be
@@ -55,6 +55,7 @@ def test_knobs_at_the_profile_values_give_the_same_runs(prof):
     ("sweep_seeds", [1, 2], lambda p: p.ntp_threshold.sweep.seeds),
     ("rl_steps", 3, lambda p: p.rl_after_ntp.rl.steps),
     ("rl_seeds", [4], lambda p: p.rl_after_ntp.seeds),
+    ("ntp_seeds", [0, 3], lambda p: p.rl_after_ntp.ntp_seeds),
     ("linear_d", 10, lambda p: p.linear.d),
     ("linear_seeds", [3, 5], lambda p: p.linear.seeds),
     ("worded_d", 9, lambda p: (p.llama.worded.data.d, p.llama.worded.max_new_tokens)),
@@ -64,7 +65,8 @@ def test_knobs_at_the_profile_values_give_the_same_runs(prof):
 def test_each_knob_lands_where_it_says(name, value, read):
     prof = knobs.Knobs(**{name: value}).apply(TINY)
     expected = {"d": (14, True), "p_cot": (0.2, True), "ntp_steps": (40, 40, 40),
-                "sweep_seeds": (1, 2), "rl_seeds": (4,), "linear_seeds": (3, 5),
+                "sweep_seeds": (1, 2), "rl_seeds": (4,), "ntp_seeds": (0, 3),
+                "linear_seeds": (3, 5),
                 "worded_d": (9, TINY.llama.worded.max_new_tokens + 3)}.get(name, value)
     assert read(prof) == expected
     assert prof.name == "tiny" and prof != TINY

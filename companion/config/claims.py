@@ -41,6 +41,7 @@ class RLAfterNTP:
     rl: RLConfig  # the headline RL run (GRPO); the variants replace fields of it
     seeds: tuple[int, ...]  # GRPO seeds, all from one NTP start
     other_seeds: tuple[int, ...]  # REINFORCE and STaR seeds
+    ntp_seeds: tuple[int, ...]  # NTP seeds of the start (the headline's first); GRPO from each
     start_steps: int  # NTP steps of the run RL starts from
     early_steps: tuple[int, ...]  # earlier checkpoints of that run to start from (too early)
     baseline_factor: int  # matched compute: NTP gets this many sequences per RL response
@@ -49,10 +50,12 @@ class RLAfterNTP:
     hot_temperature: float  # STaR's failure case: a high rollout temperature
 
     def __post_init__(self) -> None:
-        for name in ("seeds", "other_seeds"):
+        for name in ("seeds", "other_seeds", "ntp_seeds"):
             check_tuple(name, getattr(self, name))
             for s in getattr(self, name):
                 check_int(f"{name}[i]", s, 0)
+        check(len(set(self.ntp_seeds)) == len(self.ntp_seeds), "ntp_seeds", self.ntp_seeds,
+              "must not repeat a seed")
         check_int("start_steps", self.start_steps, 1)
         check_tuple("early_steps", self.early_steps, nonempty=False)
         for k in self.early_steps:
@@ -149,6 +152,9 @@ class Profile:
         check_int("workers", self.workers, 1, 64)
         r = self.rl_after_ntp
         start = with_(self.headline, steps=r.start_steps)
+        check(r.ntp_seeds[0] == self.headline.train.seed, "rl_after_ntp.ntp_seeds", r.ntp_seeds,
+              f"must start with the headline run's seed {self.headline.train.seed}: the "
+              "chapter's other results start from that run")
         for k in r.early_steps:
             check(k in start.train.checkpoint_steps, "rl_after_ntp.early_steps", r.early_steps,
                   f"must be checkpoints the start run keeps {list(start.train.checkpoint_steps)}")

@@ -23,9 +23,21 @@ CHANCE = 0.05  # greedy accuracy within this of 1/2 counts as chance
 KNOWN = 0.9  # sampled long answers at least this often right: the chain is learned
 
 
-def start_config(prof: Profile) -> NTPRunConfig:
-    """The NTP run RL starts from: the headline run (chapter 2's long run at its p_cot)."""
-    return with_(prof.headline, steps=prof.rl_after_ntp.start_steps)
+def start_config(prof: Profile, ntp_seed: int | None = None) -> NTPRunConfig:
+    """The NTP run RL starts from: the headline run (chapter 2's long run at its p_cot), or the
+    same run from another NTP seed."""
+    return with_(prof.headline, steps=prof.rl_after_ntp.start_steps, seed=ntp_seed)
+
+
+def other_ntp_seeds(prof: Profile) -> tuple[int, ...]:
+    """The NTP seeds besides the headline's (the profile checks that it comes first)."""
+    return prof.rl_after_ntp.ntp_seeds[1:]
+
+
+def across_ntp_config(prof: Profile) -> RLConfig:
+    """GRPO from each NTP seed: the first GRPO seed's config."""
+    r = prof.rl_after_ntp
+    return dataclasses.replace(r.rl, algorithm="grpo", seed=r.seeds[0])
 
 
 def rare_start_config(prof: Profile) -> NTPRunConfig:
@@ -67,8 +79,12 @@ def runs(prof: Profile) -> dict[str, parallel.Run]:
     """Every run of the chapter (``parallel.compute`` trains a run's NTP start before it)."""
     r, start = prof.rl_after_ntp, start_config(prof)
     # the starts first: with the cache off, the runs after them start from these results
-    out = {"start": ntp_run(start), "rare start": ntp_run(rare_start_config(prof)),
-           "rare": rl_task(rl_run(r.rl, rare_start_config(prof)))}
+    out = {"start": ntp_run(start)}
+    # then the other NTP seeds' GRPO runs: their NTP starts are the chapter's longest runs
+    out |= {f"NTP seed {s}": rl_task(rl_run(across_ntp_config(prof), start_config(prof, s)))
+            for s in other_ntp_seeds(prof)}
+    out |= {"rare start": ntp_run(rare_start_config(prof)),
+            "rare": rl_task(rl_run(r.rl, rare_start_config(prof)))}
     out |= {name: rl_task(rl_run(c, start)) for name, c in algorithm_configs(prof).items()}
     out |= {name: rl_task(rl_run(c, start)) for name, c in hot_star_configs(prof).items()}
     out |= {f"NTP step {k}": rl_task(rl_run(r.rl, start, k)) for k in early_steps(prof)}
@@ -86,6 +102,7 @@ class RLAfterNTPResult:
     rare_start: NTPResult
     rare: RLResult
     hot_star: dict[str, RLResult]  # the two hot runs, then STaR at T=1 (end-to-end reward)
+    across_ntp: dict[str, RLResult]  # "NTP seed <s>": GRPO from each NTP seed, the headline's first
 
     def start_table(self) -> pd.DataFrame:
         h = self.start.history
@@ -98,7 +115,17 @@ class RLAfterNTPResult:
 
     def numbers(self) -> dict:
         return {**self._start_numbers(), **self._algorithm_numbers(), **self._baseline_numbers(),
-                **self._early_numbers(), **self._rare_numbers(), **self._hot_numbers()}
+                **self._early_numbers(), **self._rare_numbers(), **self._hot_numbers(),
+                **self._across_ntp_numbers()}
+
+    def across_ntp_table(self) -> pd.DataFrame:
+        """Per NTP seed: the start's greedy accuracy (RL's evaluation at step 0) and GRPO's
+        result from it."""
+        table = summarize(self.across_ntp).set_index("run")
+        start = {k: float(r.curve("greedy").accuracy.iloc[0]) for k, r in self.across_ntp.items()}
+        return table.assign(**{"NTP greedy accuracy": [start[k] for k in table.index]})[
+            ["NTP greedy accuracy", "final greedy accuracy", "final mean length",
+             f"responses to {ACCURACY:g}"]]
 
     def _start_numbers(self) -> dict:
         c, g, smp = self.start.config, self.start.final("greedy"), self.start.final("sampled")
@@ -193,6 +220,23 @@ class RLAfterNTPResult:
             "take off." if stuck else "and RL still moved the model away from chance.")
         return out
 
+    def _across_ntp_numbers(self) -> dict:
+        t = self.across_ntp_table()
+        at_chance = (t["NTP greedy accuracy"] - 0.5).abs() <= CHANCE
+        reached = t[f"responses to {ACCURACY:g}"].notna()
+        n, k = len(t), int(reached.sum())
+        starts = ("every start answers at chance" if at_chance.all() else
+                  f"{int(at_chance.sum())} of the {n} starts answer at chance")
+        runs = ("GRPO reaches {a:g} from every one: the result does not hang on one NTP run"
+                if k == n else "GRPO reaches {a:g} from none of them at this budget" if k == 0 else
+                "GRPO reaches {a:g} from {k} of them: the result depends on the NTP run")
+        verdict = f"Across the {n} NTP seeds, {starts}; {runs.format(a=ACCURACY, k=k)}."
+        return {"n_ntp_seeds": n, "ntp_seed_greedy_min": float(t["NTP greedy accuracy"].min()),
+                "ntp_seed_greedy_max": float(t["NTP greedy accuracy"].max()),
+                "across_final_min": float(t["final greedy accuracy"].min()),
+                "across_final_max": float(t["final greedy accuracy"].max()),
+                "across_n_reached": int(reached.sum()), "across_verdict": verdict}
+
     def _hot_numbers(self) -> dict:
         hot = summarize(self.hot_star).set_index("run")["final greedy accuracy"]
         return {"hot_T": self.prof.rl_after_ntp.hot_temperature, "hot_e2e": float(hot.iloc[0]),
@@ -208,6 +252,9 @@ def load(prof: Profile) -> RLAfterNTPResult:
                    for k in early_steps(prof)]
     hot = {k: res[k] for k in hot_star_configs(prof)}
     hot["T=1, end_to_end reward"] = algorithms[f"star seed {prof.rl_after_ntp.other_seeds[0]}"]
+    headline = f"NTP seed {start.config.train.seed}"
+    across = {headline: algorithms[f"grpo seed {prof.rl_after_ntp.seeds[0]}"]}
+    across |= {f"NTP seed {s}": res[f"NTP seed {s}"] for s in other_ntp_seeds(prof)}
     return RLAfterNTPResult(prof, start=start, algorithms=algorithms, baseline=res["baseline"],
                             early=early, early_start=early_start, rare_start=res["rare start"],
-                            rare=res["rare"], hot_star=hot)
+                            rare=res["rare"], hot_star=hot, across_ntp=across)

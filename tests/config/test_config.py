@@ -111,6 +111,8 @@ BLOCKS = [
     (lambda: dc.replace(TINY.ntp_threshold, long_run_steps=0), "long_run_steps"),
     (lambda: dc.replace(TINY.rl_after_ntp, seeds=()), "seeds"),
     (lambda: dc.replace(TINY.rl_after_ntp, other_seeds=(-1,)), "other_seeds[i]"),
+    (lambda: dc.replace(TINY.rl_after_ntp, ntp_seeds=()), "ntp_seeds"),
+    (lambda: dc.replace(CPU.rl_after_ntp, ntp_seeds=(0, 1, 1)), "ntp_seeds"),
     (lambda: dc.replace(TINY.rl_after_ntp, start_steps=0), "start_steps"),
     (lambda: dc.replace(TINY.rl_after_ntp, early_steps=(30,)), "early_steps[i]"),
     (lambda: dc.replace(CPU.rl_after_ntp, early_steps=[250]), "early_steps"),
@@ -136,6 +138,9 @@ BLOCKS = [
      "rl_after_ntp.early_steps"),
     (lambda: dc.replace(CPU, rl_after_ntp=dc.replace(CPU.rl_after_ntp, start_steps=200)),
      "early_steps[i]"),
+    # ... and the NTP seeds start with the headline run's, which every other result starts from
+    (lambda: dc.replace(CPU, rl_after_ntp=dc.replace(CPU.rl_after_ntp, ntp_seeds=(1, 2))),
+     "rl_after_ntp.ntp_seeds"),
 ]
 
 

@@ -1,0 +1,58 @@
+"""companion/experiments/rl_after_ntp.py: GRPO from each NTP seed, and what the chapter says of it."""
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from companion.experiments import rl_after_ntp
+from companion.profiles import get_profile
+from companion.train import RLResult, rl_run
+
+CPU = get_profile("cpu")
+
+
+def grpo_from(seed: int, start_acc: float, final_acc: float) -> RLResult:
+    """A GRPO result from NTP seed ``seed``: greedy accuracy ``start_acc`` at step 0 (the start's)
+    and ``final_acc`` after the last step."""
+    cfg = rl_run(rl_after_ntp.across_ntp_config(CPU), rl_after_ntp.start_config(CPU, seed))
+    rows = [{"step": s, "responses": s * 256, "decoding": "greedy", "accuracy": a, "mean_len": n}
+            for s, a, n in ((0, start_acc, 1.0), (40, final_acc, 51.0))]
+    return RLResult(config=cfg, folder=Path("/nonexistent"), history=pd.DataFrame(rows))
+
+
+def numbers(across: dict[str, RLResult]) -> dict:
+    res = rl_after_ntp.RLAfterNTPResult(CPU, *([None] * 8), across_ntp=across)
+    return res._across_ntp_numbers()
+
+
+def test_the_cpu_profile_trains_three_ntp_seeds_from_the_headline_one():
+    seeds = CPU.rl_after_ntp.ntp_seeds
+    assert len(seeds) == 3 and seeds[0] == CPU.headline.train.seed
+    runs = rl_after_ntp.runs(CPU)
+    for s in seeds[1:]:
+        run = runs[f"NTP seed {s}"]
+        assert run.key.start == dataclasses.replace(
+            rl_after_ntp.start_config(CPU), train=dataclasses.replace(
+                rl_after_ntp.start_config(CPU).train, seed=s))
+        assert run.key.rl.algorithm == "grpo" and run.key.start_step == CPU.rl_after_ntp.start_steps
+
+
+@pytest.mark.parametrize("finals,reached,says", [
+    ((0.99, 0.98, 1.0), 3, "from every one: the result does not hang on one NTP run"),
+    ((0.99, 0.6, 1.0), 2, "from 2 of them: the result depends on the NTP run"),
+    ((0.5, 0.6, 0.49), 0, "from none of them at this budget"),
+])
+def test_the_verdict_across_ntp_seeds_follows_the_runs(finals, reached, says):
+    out = numbers({f"NTP seed {s}": grpo_from(s, 0.5, a) for s, a in enumerate(finals)})
+    assert out["n_ntp_seeds"] == 3 and out["across_n_reached"] == reached
+    assert (out["across_final_min"], out["across_final_max"]) == (min(finals), max(finals))
+    assert out["across_verdict"].startswith("Across the 3 NTP seeds, every start answers at chance;")
+    assert says in out["across_verdict"]
+
+
+def test_a_start_off_chance_is_named():
+    out = numbers({"NTP seed 0": grpo_from(0, 0.5, 1.0), "NTP seed 1": grpo_from(1, 0.8, 1.0)})
+    assert "1 of the 2 starts answer at chance" in out["across_verdict"]
+    assert (out["ntp_seed_greedy_min"], out["ntp_seed_greedy_max"]) == (0.5, 0.8)
