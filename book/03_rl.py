@@ -130,7 +130,8 @@ ex.early_table().round(3)
 # From NTP step {glue:text}`early_step`, where sampled long answers are right only
 # {glue:text}`early_acc_long:.2f` of the time, GRPO ends at greedy accuracy
 # {glue:text}`early_final:.3f` with greedy answers {glue:text}`early_len:.1f` token(s) long.
-# {glue:text}`early_verdict` ({glue:text}`chain_appears`). The paper's middle ground, longer
+# {glue:text}`early_verdict` ({glue:text}`chain_appears`). Across the checkpoints at steps
+# {glue:text}`early_window`, {glue:text}`early_first_reach`. The paper's middle ground, longer
 # answers that are still wrong, needs a checkpoint where the chain is partly learned;
 # {glue:text}`early_middle`.
 #

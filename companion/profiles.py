@@ -63,9 +63,10 @@ _CPU_HEADLINE = NTPRunConfig(
     # untied embeddings: tied, d=50 was not learned within a CPU budget (book/calibration.md)
     model=ModelConfig(n_layer=2, n_head=4, n_embd=64, block_size=102, tie_weights=False),
     # 1000 steps: the chain is learned (sampled long answers right) with a margin, greedy at chance;
-    # the step-250 checkpoint is before the chain is learned (chapter 3's too-early start)
+    # the checkpoints span the window where the chain appears (~500-625; step 250 is before it):
+    # chapter 3's too-early starts
     train=PretrainConfig(steps=1000, batch_size=256, lr=1e-3, warmup_steps=50, eval_every=125,
-                         checkpoint_steps=(250,)),
+                         checkpoint_steps=(250, 375, 500, 625)),
     eval=EvalConfig(n_prompts=1000),
 )
 _CPU_SMOLLM2 = LLMConfig(
@@ -93,9 +94,8 @@ CPU = Profile(
     # 32 prompts x G=8, lr 2e-4 with cosine decay, no KL: higher lrs corrupted the chain
     rl_after_ntp=RLAfterNTP(rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=40, eval_every=10),
                             seeds=(0, 1, 2), other_seeds=(0,), ntp_seeds=(0, 1, 2),
-                            start_steps=1000,
-                            early_steps=(250,), baseline_factor=2, rare_p_cot=0.01, rare_steps=250,
-                            hot_temperature=1.5),
+                            start_steps=1000, early_steps=(250, 375, 500, 625), baseline_factor=2,
+                            rare_p_cot=0.01, rare_steps=250, hot_temperature=1.5),
     # one STaR round = 20 updates on 5,120 samples of the frozen sampler, schedule restarted;
     # leap 2 at the sweep's d=16 (at d=50 it was not learned either, and cost 4 min)
     test_time=TestTime(star_rounds=RLConfig(algorithm="star", round_steps=20, steps=100,

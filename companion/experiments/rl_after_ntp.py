@@ -186,6 +186,13 @@ class RLAfterNTPResult:
                   if r.final("greedy")["mean_len"] > 2 and r.final("greedy")["accuracy"] - 0.5 <= CHANCE]
         out["early_middle"] = ("none of our checkpoints lands there" if not middle else
                                f"here {', '.join(middle)} does")
+        # the window of checkpoints: from which one on RL succeeds
+        steps = early_steps(prof)
+        out["early_window"] = ", ".join(f"{k:,}" for k in steps)
+        reach = [k for k, f in zip(steps, table["final greedy accuracy"]) if f >= ACCURACY]
+        out["early_first_reach"] = (f"GRPO first reaches {ACCURACY:g} from the step-{reach[0]:,} "
+                                    "checkpoint" if reach else
+                                    f"GRPO reaches {ACCURACY:g} from none of them")
         # when the chain appeared in the start run: the first evaluation with sampled long
         # answers >= 90% right
         hs = start.history[start.history.decoding == "sampled"].sort_values("step")
