@@ -49,6 +49,8 @@ def book_root() -> Path:
 ROOT = book_root()  # the repository checkout
 BOOK_FILES = ("_config.yml", "references.bib")
 REPORT_PAGE = "book/build_report"  # listed in _toc.yml, written by stage() for each build
+SCORECARD_PAGE = "book/scorecard"  # likewise, from the chapters' glued values (companion.scorecard)
+GENERATED = (REPORT_PAGE, SCORECARD_PAGE)  # pages of the toc that stage() writes
 EXTRA = "_extra"  # html_extra_path in _config.yml: copied to the site root (the notebook archive)
 
 
@@ -187,8 +189,8 @@ def mathjax_dir() -> Path:
 def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
           root: Path = ROOT, runs: list[ChapterRun] | None = None,
           built_at: str | None = None) -> None:
-    """Lay out a buildable book: config, pages, executed chapters, the build report page, the
-    archive of the executed notebooks, local MathJax.
+    """Lay out a buildable book: config, pages, executed chapters, the build report and scorecard
+    pages, the archive of the executed notebooks, local MathJax.
 
     ``runs``: what the runner measured per chapter (default: papermill's record in each notebook,
     with the runs trained and read unknown).
@@ -210,7 +212,7 @@ def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
     doc = toc(root)
     keep = {c.toc_file for c in selected}
     doc["chapters"] = [e for e in doc.get("chapters", [])
-                       if e["file"] in keep or e["file"] == REPORT_PAGE
+                       if e["file"] in keep or e["file"] in GENERATED
                        or (root / (e["file"] + ".md")).is_file()]
     if any(e["file"] == REPORT_PAGE for e in doc["chapters"]):
         scope = "all" if len(selected) == len(chapters(root)) else ", ".join(
@@ -218,6 +220,12 @@ def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
         page = report_page(runs, build_facts(root, built_at or time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                                              scope, runs), archive)
         (stage_dir / (REPORT_PAGE + ".md")).write_text(page)
+    if any(e["file"] == SCORECARD_PAGE for e in doc["chapters"]):
+        from . import scorecard  # here: it imports the experiments (torch), the CLI need not
+
+        page = scorecard.page_from_notebooks({ch.name: notebooks[ch.name] for ch in selected},
+                                             ", ".join(profiles) or "unknown")
+        (stage_dir / (SCORECARD_PAGE + ".md")).write_text(page)
     (stage_dir / "_toc.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
     # not under `_static`: Jupyter Book adds every .js file found there to every page
     shutil.copytree(mathjax_dir(), stage_dir / "_mathjax" / "mathjax",
