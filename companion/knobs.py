@@ -136,13 +136,16 @@ class Knobs:
             head = with_(head, p_cot=self.p_cot)
             thr = rep(thr, long_run_p_cots=long_p if self.p_cot in long_p else (self.p_cot, *long_p))
         if self.ntp_steps is not None:
-            early = max(rl.early_steps, default=0)
+            # chapter 3 also starts RL from earlier checkpoints of the run: those that fall inside
+            # it are kept (the headline keeps them too: with_), and at least the first must
+            early = min(rl.early_steps, default=0)
             check(self.ntp_steps > early, "ntp_steps", self.ntp_steps,
                   f"must be an integer > {early} under profile '{prof.name}' (chapter 3 also starts "
                   f"RL from the run's step-{early} checkpoint)")
             head = with_(head, steps=self.ntp_steps)
             thr = rep(thr, long_run_steps=self.ntp_steps)
-            rl = rep(rl, start_steps=self.ntp_steps)
+            rl = rep(rl, start_steps=self.ntp_steps,
+                     early_steps=tuple(k for k in rl.early_steps if k < self.ntp_steps))
         sweep = thr.sweep
         if self.sweep_steps is not None:
             sweep = rep(sweep, base=with_(sweep.base, steps=self.sweep_steps))

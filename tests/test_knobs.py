@@ -78,6 +78,8 @@ def test_p_cot_moves_the_long_run_that_rl_starts_from():
         prof = knobs.Knobs(p_cot=0.2, ntp_steps=300).apply(base)
         assert rl_after_ntp.start_config(prof) in prof.ntp_threshold.long_runs(prof.headline)
         assert run_keys(prof) != run_keys(base)
+    # the too-early starts that fall inside the shorter run are kept: cpu's 250, not 375-625
+    assert knobs.Knobs(ntp_steps=300).apply(CPU).rl_after_ntp.early_steps == (250,)
     # tiny has a second long run (0.25): it is kept, the headline's (0.1) becomes 0.2
     assert knobs.Knobs(p_cot=0.2).apply(TINY).ntp_threshold.long_run_p_cots == (0.2, 0.25)
     assert knobs.Knobs(p_cot=0.25).apply(TINY).ntp_threshold.long_run_p_cots == (0.25,)
