@@ -394,8 +394,9 @@ CLAIMS: tuple[Claim, ...] = (
           "$2p/(1+p)$",
           rule_linear_threshold),
     Claim("Linear model: STaR rounds", "05_linear", "Theorem 2",
-          "STaR learns parity in $O(\\log\\frac{1-p}{p})$ rounds for $p_{cot} = "
-          "\\Omega(d^{-\\kappa})$ (paper, Theorem 2).",
+          "After NTP, STaR learns parity as long as $p_{cot} = \\Omega(d^{-\\kappa})$ (paper, "
+          "Theorem 2); each round doubles the odds of a long answer, so "
+          "$O(\\log\\frac{1-p}{p})$ rounds reach the chain (reconstructed: chapter 1's recursion).",
           "{lin_star_within:.0%} of the one-round steps within $0.05$ of $2p/(1+p)$; the rounds "
           "{lin_rounds_growth}; not learned within {lin_star_rounds} rounds: $p_{{cot}} =$ "
           "{lin_star_failed} ($d =$ {lin_d})",
