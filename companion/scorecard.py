@@ -95,7 +95,8 @@ def _two_sided(a: bool, b: bool) -> str:
 # one of a few fixed sentences. A sentence not listed is an error, not a guess: the experiment's
 # wording changed and the rule must follow. Keyed by glue name (and the part of it read).
 SENTENCES: dict[str, dict[str, object]] = {
-    "early_middle": {"none of our checkpoints": False, "here ": True},
+    "early_middle": {"none of our checkpoints": False, "here ": True,
+                     "none lands there exactly": "partway"},
     "leap_verdict": {
         "the partial chain lets": Verdict(REPRODUCED),
         "the leap-2 chain itself is not learned": Verdict(
@@ -199,8 +200,11 @@ def rule_hot_star(g: Mapping) -> Verdict:
 
 
 def rule_too_early(g: Mapping) -> Verdict:
-    """Reproduced: RL lengthens at chance from a checkpoint; partly: at chance, chain below KNOWN."""
+    """Reproduced: RL lengthens at chance; partly: lengthens below ACCURACY, or fails before the chain."""
     middle = _meaning("early_middle", g["early_middle"])
+    if middle == "partway":
+        return Verdict(PARTLY, "from a checkpoint inside the window RL lengthened the answers and "
+                       f"accuracy rose above chance, but not to {ACCURACY:g}")
     if middle:
         return Verdict(REPRODUCED)
     if _chance(g["early_final"]) and g["early_acc_long"] < KNOWN:

@@ -181,11 +181,18 @@ class RLAfterNTPResult:
         out["early_verdict"] = ("Without a working chain a long answer earns no more reward than a "
                                 "short guess, and RL has nothing to amplify" if no_chain else
                                 "RL from this checkpoint does not simply stay at chance")
-        # the paper's middle ground: RL lengthened the answers without making them right
-        middle = [k for k, r in self.early.items()
-                  if r.final("greedy")["mean_len"] > 2 and r.final("greedy")["accuracy"] - 0.5 <= CHANCE]
-        out["early_middle"] = ("none of our checkpoints lands there" if not middle else
-                               f"here {', '.join(middle)} does")
+        # the paper's middle ground: RL lengthened the answers without making them right; short
+        # of it, RL lengthened them and accuracy rose, but not to ACCURACY
+        final = {k: r.final("greedy") for k, r in self.early.items()}
+        longer = {k: f for k, f in final.items() if f["mean_len"] > 2}
+        middle = [k for k, f in longer.items() if f["accuracy"] - 0.5 <= CHANCE]
+        partway = [f"from {k} RL lengthened the greedy answers to {f['mean_len']:.1f} tokens while "
+                   f"greedy accuracy rose to {f['accuracy']:.3f}, above chance but short of "
+                   f"{ACCURACY:g}" for k, f in longer.items()
+                   if k not in middle and f["accuracy"] < ACCURACY]
+        out["early_middle"] = (f"here {', '.join(middle)} does" if middle else
+                               f"none lands there exactly: {'; '.join(partway)}" if partway else
+                               "none of our checkpoints lands there")
         # the window of checkpoints: from which one on RL succeeds
         steps = early_steps(prof)
         out["early_window"] = ", ".join(f"{k:,}" for k in steps)
