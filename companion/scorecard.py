@@ -214,9 +214,9 @@ def rule_too_early(g: Mapping) -> Verdict:
 
 
 def rule_rare(g: Mapping) -> Verdict:
-    """Reproduced: RL from the rare-data start lengthens the sampled answers."""
+    """Partly at most: RL from the one rare-data start lengthens the sampled answers."""
     if g["rare_len1"] > g["rare_len0"]:
-        return Verdict(REPRODUCED, "one checkpoint (the paper: almost every one)")
+        return Verdict(PARTLY, "from the one checkpoint run (the paper: almost every checkpoint)")
     if g["rare_acc_long0"] < KNOWN:
         return Verdict(NOT_REPRODUCED, "the NTP phase is too short for the chain at this rarity: "
                        "the regime is not reached in this profile")

@@ -119,8 +119,10 @@ def test_a_build_where_every_claim_holds_reproduces_every_claim_in_the_book():
     found = scorecard.rows(GOOD)
     assert len(found) == len(CLAIMS)
     for r in found:
+        # the book runs neither the paper's models (chapter 6) nor more than one rare-data start
+        capped = (scorecard.rule_llama, scorecard.rule_rare)
         want = NOT_RUN if r.claim.chapter is None else (
-            PARTLY if r.claim.rule is scorecard.rule_llama else REPRODUCED)
+            PARTLY if r.claim.rule in capped else REPRODUCED)
         assert r.verdict.status == want, (r.claim.title, r.verdict)
 
 
