@@ -280,7 +280,7 @@ def linear_samples(samples: pd.DataFrame, slopes: pd.DataFrame, target: float, p
             label="closed form for the table: $2^d \\ln\\frac{1}{2(1-a)}$")
     ax.set(xscale="log", yscale="log", xlabel="$d$ (bits)", ylabel="samples (sequences)",
            ylim=(samples.samples.min() / 3, samples.samples.max() * 30),
-           title=f"Samples to reach greedy accuracy {target:g} at $p_{{cot}}$={p_cot:g}")
+           title=f"Samples to reach greedy accuracy {target:g} (at $p_{{cot}}$={p_cot:g} unless named)")
     ax.set_xticks(d_all, [f"{v:g}" for v in d_all])
     ax.minorticks_off()
     ax.legend(fontsize="x-small", loc="upper left")

@@ -409,7 +409,9 @@ CLAIMS: tuple[Claim, ...] = (
           "NTP followed by RL learns parity with $\\mathrm{poly}(d)$ samples; NTP alone needs "
           "resources exponential in $d$ (paper).",
           "NTP + STaR: samples $\\propto d^b$ with $b =$ {lin_slope_star:.2f} up to $d =$ "
-          "{lin_d_max} ({lin_star_at_dmax} there); the one-step $2^d$-feature table: "
+          "{lin_d_max} ({lin_star_at_dmax} there), $b =$ {lin_slope_kappa:.2f} at $p_{{cot}} = "
+          "d^{{-\\kappa}}$, $\\kappa =$ {lin_kappa:g}, up to $d =$ {lin_kappa_d_max}; the one-step "
+          "$2^d$-feature table: "
           "{lin_bits_table:.2f} doublings per bit ({lin_table_at_dmax} at $d =$ {lin_d_max})",
           rule_linear_samples, uses=("lin_slope_table",)),
     Claim("Multiplication", None, "",

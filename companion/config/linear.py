@@ -30,6 +30,10 @@ class LinearConfig:
     sample_n0: int = 200  # first guess of the per-phase sample size, per bit of d (search starts here)
     sample_rounds: int = 6  # STaR rounds allowed per attempt
     table_ds: tuple[int, ...] = (8, 10, 12, 14, 16)  # samples-vs-d: NTP alone with 2^d features
+    # samples-vs-d in the theorem's own regime, p_cot = d^-kappa: NTP + STaR at these d (may be
+    # empty; the sample size grows like 1/p_cot, so these cost the most)
+    kappa: float = 1.0
+    kappa_ds: tuple[int, ...] = (8, 16, 32)
 
     def __post_init__(self) -> None:
         check_int("d", self.d, 3, 512)  # d >= 3: the stop decision depends on the parity of d-1 >= 2 bits
@@ -59,3 +63,7 @@ class LinearConfig:
             check_int("sample_ds[i]", d, 3, 512)
         for d in self.table_ds:
             check_int("table_ds[i]", d, 3, 26)  # the table learner streams ~2^d prompts
+        check_float("kappa", self.kappa, 0.0, 4.0, open_low=True)
+        check(isinstance(self.kappa_ds, tuple), "kappa_ds", self.kappa_ds, "must be a tuple")
+        for d in self.kappa_ds:
+            check_int("kappa_ds[i]", d, 3, 512)

@@ -60,7 +60,10 @@ class LinearTheory:
     def _star_numbers(self) -> dict:
         cfg = self.cfg
         out = {"lin_star_long": f"{cfg.star_long:,}", "lin_star_n_max": f"{cfg.star_n_max:,}",
-               "lin_star_target": cfg.star_target, "lin_star_rounds": cfg.star_rounds}
+               "lin_star_target": cfg.star_target, "lin_star_rounds": cfg.star_rounds,
+               # the expected long demonstrations a phase holds at the rarest p_cot, under the cap
+               "lin_cap_p": min(cfg.star_p_cots),
+               "lin_cap_long": linear.star_n(cfg, min(cfg.star_p_cots)) * min(cfg.star_p_cots)}
         checks = linear.star_checks(self.star, self.star_summary)
         out.update({f"lin_star_{name}": value for name, value in checks.items()})
         summary = self.star_summary
@@ -91,15 +94,22 @@ class LinearTheory:
 
     def _sample_numbers(self) -> dict:
         cfg, samples, slopes = self.cfg, self.samples, self.slopes
-        star_fit = slopes[slopes.learner.str.startswith("NTP + STaR")]
-        table_fit = slopes[slopes.learner.str.startswith("NTP alone")]
+        star_fit = slopes[slopes.learner == linear.STAR_LEARNER]
+        table_fit = slopes[slopes.learner == linear.TABLE_LEARNER]
+        kappa_fit = slopes[slopes.learner == linear.kappa_learner(cfg.kappa)]
         d_max = max(cfg.sample_ds)
-        at_max = samples[(samples.d == d_max) & samples.learner.str.startswith("NTP + STaR")].samples
+        at_max = samples[(samples.d == d_max) & (samples.learner == linear.STAR_LEARNER)].samples
         return {"lin_sample_target": cfg.sample_target, "lin_sample_rounds": cfg.sample_rounds,
                 "lin_sample_p": cfg.sample_p_cot,
                 "lin_slope_star": float(star_fit.loglog_slope.iloc[0]) if len(star_fit) else NAN,
                 "lin_slope_table": float(table_fit.loglog_slope.iloc[0]) if len(table_fit) else NAN,
                 "lin_bits_table": float(table_fit.bits_per_d.iloc[0]) if len(table_fit) else NAN,
+                "lin_kappa": cfg.kappa,
+                "lin_kappa_d_max": max(cfg.kappa_ds, default=NAN),
+                "lin_slope_kappa": (float(kappa_fit.loglog_slope.iloc[0]) if len(kappa_fit)
+                                    else NAN),
+                "lin_kappa_rise": (float(kappa_fit.loglog_slope.iloc[0] - star_fit.loglog_slope.iloc[0])
+                                   if len(kappa_fit) and len(star_fit) else NAN),
                 "lin_d_max": d_max,
                 "lin_star_at_dmax": (f"{at_max.median():,.0f}" if at_max.notna().any()
                                      else "more than the search allowed"),

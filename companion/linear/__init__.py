@@ -55,8 +55,8 @@ Everything public is re-exported here.
 from .measurements import (all_prompts, decision_probs, expected_long_frac, greedy_threshold, measure,
                            measure_greedy, star_checks, threshold_checks)
 from .model import CLASS_OF_TOKEN, N_OUT, N_PREV, OUT_TOKENS, LinearAR, feature_names, ideal_model
-from .sweeps import (fit_slopes, min_samples, samples_vs_d, star_experiment, star_n, star_run, star_summary,
-                     threshold_sweep)
+from .sweeps import (STAR_LEARNER, TABLE_LEARNER, fit_slopes, kappa_learner, min_samples, samples_vs_d,
+                     star_experiment, star_n, star_run, star_summary, threshold_sweep)
 from .table import PromptTable
 from .train import (HEAD, PositionBlock, Tokens, block_loss_grad, fit, fit_ntp, linear_ntp_loss,
                     response_tokens, star_round)
@@ -74,5 +74,5 @@ __all__ = [
     "threshold_checks", "star_checks",
     # sweeps
     "threshold_sweep", "star_experiment", "samples_vs_d", "star_run", "star_n", "min_samples", "star_summary",
-    "fit_slopes",
+    "fit_slopes", "STAR_LEARNER", "TABLE_LEARNER", "kappa_learner",
 ]

@@ -150,10 +150,21 @@ def min_samples(attempt: Callable[[int], int | None], n0: int, factor: float = 2
     return max(1, round(n0 * factor ** hi)), memo[hi]  # type: ignore[return-value]
 
 
+STAR_LEARNER = "NTP + STaR, degree-2 linear model"  # at the fixed sample_p_cot
+TABLE_LEARNER = "NTP alone, prompt table (2^d features)"
+
+
+def kappa_learner(kappa: float) -> str:
+    """NTP + STaR at p_cot = d^-kappa: the regime of the paper's Theorem 2."""
+    return f"NTP + STaR at p_cot = d^-{kappa:g}"
+
+
 def _samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
     rows = []
-    for d in cfg.sample_ds:
-        task = ParityMixture(TaskConfig(d=d, p_cot=cfg.sample_p_cot))
+    star = [(STAR_LEARNER, d, cfg.sample_p_cot) for d in cfg.sample_ds]
+    star += [(kappa_learner(cfg.kappa), d, d ** -cfg.kappa) for d in cfg.kappa_ds]
+    for learner, d, p_cot in star:
+        task = ParityMixture(TaskConfig(d=d, p_cot=p_cot))
         for s in cfg.seeds:
             def attempt(n: int, task=task, s=s) -> int | None:
                 run = star_run(task, n, cfg.sample_rounds, cfg.l2, cfg.max_iter, s, cfg.n_eval,
@@ -161,7 +172,7 @@ def _samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
                 return run[-1]["samples"] if run[-1]["greedy_accuracy"] >= cfg.sample_target else None
 
             found = min_samples(attempt, cfg.sample_n0 * d)
-            rows.append({"learner": "NTP + STaR, degree-2 linear model", "d": d, "seed": s,
+            rows.append({"learner": learner, "d": d, "seed": s, "p_cot": p_cot,
                          "n_per_phase": found[0] if found else float("nan"),
                          "samples": found[1] if found else float("nan")})
     for d in cfg.table_ds:
@@ -174,7 +185,7 @@ def _samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
                 return n if acc >= cfg.sample_target else None
 
             found = min_samples(attempt, 2 ** d, factor=2 ** 0.25)
-            rows.append({"learner": "NTP alone, prompt table (2^d features)", "d": d, "seed": s,
+            rows.append({"learner": TABLE_LEARNER, "d": d, "seed": s, "p_cot": cfg.sample_p_cot,
                          "n_per_phase": found[0] if found else float("nan"),
                          "samples": found[1] if found else float("nan")})
     return pd.DataFrame(rows)
@@ -183,7 +194,8 @@ def _samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
 def samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
     """Samples needed to reach ``sample_target`` greedy accuracy at ``sample_p_cot``, against d:
     NTP + STaR with the degree-2 linear model (total sequences, NTP and every round) and NTP
-    alone with the prompt table. One row per (learner, d, seed)."""
+    alone with the prompt table; NTP + STaR also at p_cot = d^-kappa (``kappa_ds``). One row per
+    (learner, d, seed)."""
     return _cached("linear-samples", cfg, _samples_vs_d)
 
 

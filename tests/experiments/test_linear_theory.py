@@ -26,7 +26,8 @@ def _shrunk_tiny():
     cfg = dataclasses.replace(tiny.linear, d=4, max_iter=5, n_eval=100, threshold_n=300,
                               threshold_p_cots=(0.2, 0.5), star_p_cots=(0.5, 0.25), star_long=100,
                               star_n_max=500, star_rounds=2, sample_ds=(3, 4), sample_n0=50,
-                              sample_p_cot=0.5, sample_target=0.9, sample_rounds=2, table_ds=(3, 4))
+                              sample_p_cot=0.5, sample_target=0.9, sample_rounds=2, table_ds=(3, 4),
+                              kappa_ds=(3, 4))
     return dataclasses.replace(tiny, linear=cfg)
 
 

@@ -40,6 +40,11 @@ def test_config_validation_and_profiles():
         LinearConfig(star_p_cots=(0.0,))
     with pytest.raises(ConfigError, match="seeds"):
         LinearConfig(seeds=())
+    with pytest.raises(ConfigError, match=r"^invalid kappa=0\.0"):
+        LinearConfig(kappa=0.0)
+    with pytest.raises(ConfigError, match=r"^invalid kappa_ds\[i\]=2"):
+        LinearConfig(kappa_ds=(8, 2))
+    assert LinearConfig(kappa_ds=()).kappa_ds == ()  # the d^-kappa runs are optional
     for prof in PROFILES.values():
         assert isinstance(prof.linear, LinearConfig)
     assert PROFILES["tiny"].linear.threshold_n < PROFILES["cpu"].linear.threshold_n
