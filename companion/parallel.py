@@ -10,7 +10,10 @@ read them with :func:`fetch` (or the usual functions, ``train_ntp``, ``train_rl`
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -40,10 +43,20 @@ class Run:
         return self.fn(*self.args)
 
 
-def _idle_ignores_ctrl_c() -> None:
+def _worker_start(parent: int) -> None:
     # Ctrl-C reaches every process of the group: a worker waiting for work would die of it and
     # break the pool, which then kills the workers still training (SIGTERM, no clean stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a parent killed outright (SIGKILL, or SIGTERM to it alone) cannot shut the pool down: its
+    # workers would train on for nobody and then wait for work forever. They exit with it; an
+    # unfinished run publishes nothing, and an NTP run keeps its last checkpoint to resume from
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int, every_s: float = 0.5) -> None:
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 def _call(run: Run) -> None:
@@ -89,7 +102,7 @@ def compute(runs: list[Run], workers: int = 1) -> int:
         return len(todo)
     pending, running = list(todo), {}
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
-                               initializer=_idle_ignores_ctrl_c)
+                               initializer=_worker_start, initargs=(os.getpid(),))
     try:
         while pending or running:
             for r in list(pending):

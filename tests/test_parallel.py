@@ -1,5 +1,6 @@
 """companion/parallel.py: runs trained several at a time are the same runs, each is trained once
-after what it needs, a failure reaches the caller, and Ctrl-C stops everything cleanly."""
+after what it needs, a failure reaches the caller, Ctrl-C stops everything cleanly, and workers
+do not outlive a parent killed outright."""
 
 import dataclasses
 import os
@@ -172,3 +173,46 @@ def test_ctrl_c_during_compute_stops_every_worker_and_keeps_what_can_be_kept(mon
     pd.testing.assert_frame_equal(resumed.history, unbroken.history, check_exact=True)
     wa, wb = resumed.load_model().state_dict(), unbroken.load_model().state_dict()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+KILLED = textwrap.dedent("""\
+    from companion import parallel
+    from companion.profiles import get_profile, with_
+    from companion.train import ntp_run
+
+    h = get_profile("tiny").headline
+    parallel.compute([ntp_run(with_(h, steps=2000, seed=s)) for s in (1, 2)], workers=2)
+    """)
+
+
+@pytest.mark.slow
+@pytest.mark.serial
+def test_workers_exit_when_their_parent_is_killed_outright(isolated_cache):
+    """SIGKILL leaves the pool no chance to shut down: its workers must not train on (or wait for
+    work) for nobody; what they had not finished is not published."""
+    env = {**os.environ, "COMPANION_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pgid = proc.pid
+    runs = [with_(TINY.headline, steps=2000, seed=s) for s in (1, 2)]
+    try:
+        deadline = time.monotonic() + 90
+        # both workers training: each run has its resume checkpoint
+        while not all((cache.partial_dir("ntp", c) / "resume" / "last.ckpt").is_file() for c in runs):
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the runs never got going"
+            time.sleep(0.05)
+        workers = [p for p in _group(pgid) if p.pid != proc.pid]
+        assert len(workers) >= 2
+        proc.kill()  # the parent only, as a SIGKILL (or an OOM kill) would
+        proc.wait(timeout=10)
+        gone, alive = psutil.wait_procs(workers, timeout=20)
+        assert alive == [], "worker processes outlived their parent"
+    finally:
+        for p in _group(pgid):
+            p.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert cache.list_runs() == []  # nothing half-trained was published
+    assert all((cache.partial_dir("ntp", c) / "resume" / "last.ckpt").is_file() for c in runs)
