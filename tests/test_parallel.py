@@ -121,6 +121,15 @@ def _group(pgid: int) -> list[psutil.Process]:
     return out
 
 
+def _kill_all(proc: subprocess.Popen, pgid: int) -> None:
+    """Whatever a failed test left running: the command's process group, then the command."""
+    for p in _group(pgid):
+        p.kill()
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.serial
 def test_ctrl_c_during_compute_stops_every_worker_and_keeps_what_can_be_kept(monkeypatch,
@@ -147,11 +156,7 @@ def test_ctrl_c_during_compute_stops_every_worker_and_keeps_what_can_be_kept(mon
             time.sleep(0.1)
         assert _group(pgid) == [], "worker processes were left running"  # ... and so do its workers
     finally:
-        for p in _group(pgid):
-            p.kill()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_all(proc, pgid)
     # the finished run is in the cache; the interrupted one is not, but kept its checkpoint
     assert [r["folder"] for r in cache.list_runs()] == [cache.run_dir("ntp", SHORT).name], err[-3000:]
     assert long_ckpt.is_file()
@@ -209,10 +214,6 @@ def test_workers_exit_when_their_parent_is_killed_outright(isolated_cache):
         gone, alive = psutil.wait_procs(workers, timeout=20)
         assert alive == [], "worker processes outlived their parent"
     finally:
-        for p in _group(pgid):
-            p.kill()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_all(proc, pgid)
     assert cache.list_runs() == []  # nothing half-trained was published
     assert all((cache.partial_dir("ntp", c) / "resume" / "last.ckpt").is_file() for c in runs)
