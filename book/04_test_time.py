@@ -18,7 +18,8 @@
 # up-weights the rare long, correct demonstrations. For STaR this is exact in the model of
 # chapter 1: each round maps the long fraction $p \mapsto 2p/(1+p)$. A "leap-2" partial chain lets
 # next-token prediction alone generalize below $1/3$ (appendix, Fig. 15). Reviewers asked what a
-# length penalty in the reward does; we try it.
+# length penalty in the reward does; we try it. Last, a question the paper leaves open (ours):
+# which chain do the RL policies learn, and does the reward decide it?
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"
@@ -119,6 +120,81 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 # and length {glue:text}`pen_lo_len:.1f`; with $\lambda =$ {glue:text}`pen_hi` at
 # {glue:text}`pen_hi_acc:.3f` and length {glue:text}`pen_hi_len:.1f`. {glue:text}`pen_verdict`
 #
+# ## Which chain does RL learn? (ours)
+#
+# The paper shows RL reaching high accuracy with $d$-token answers; it does not ask what those
+# tokens are, and neither does any measurement above. The end-to-end reward reads only the last
+# token, so a wrong chain token before it costs nothing unless it changes the answer. We probe
+# the NTP start, chapter 3's policies, STaR at $T = 1.5$ and the penalised GRPO run (all with
+# the end-to-end reward), and the same GRPO and STaR runs trained with the CoT reward instead (a
+# long answer is rewarded only if its chain is exact: runs of this chapter), each on
+# {glue:text}`probe_prompts:,` fresh prompts per measurement (the same prompts for every policy).
+#
+# ### Exact chains, position by position
+#
+# A long answer is *exact* when it is the chain $b_1 \dots b_d$ token for token.
+
+# %%
+ex.chains.exactness_table().round(3)
+
+# %%
+plots.chain_errors(ex.chains.positions)
+
+# %% [markdown]
+# Sampled at $T = 1$, the long answers of the end-to-end policies are exact
+# {glue:text}`chain_e2e_min:.3f` to {glue:text}`chain_e2e_max:.3f` of the time, those of the
+# CoT-reward policies {glue:text}`chain_cot_min:.3f` to {glue:text}`chain_cot_max:.3f`, the NTP
+# start's {glue:text}`chain_ntp:.3f` (of its {glue:text}`chain_ntp_long:,` long answers); greedy
+# long answers of the RL policies are exact at least {glue:text}`chain_greedy_min:.3f` of the
+# time. Under the end-to-end reward, {glue:text}`chain_loose_text`; every other position is wrong
+# in at most {glue:text}`chain_rest_max:.1%` of a policy's long answers. Under the CoT reward,
+# {glue:text}`chain_cot_loose_text`. Up to {glue:text}`chain_wrong_right:.1%` of an end-to-end
+# policy's long answers reach the right answer through a wrong chain.
+#
+# ### A wrong token forced in
+#
+# Correlation cannot say whether the policy computes $b_{k+1}$ from its own $b_k$ or from the
+# prompt: the two agree whenever $b_k$ is right. So we force a wrong one: the response is
+# teacher-forced as the true $b_1 \dots b_{k-1}$, then $1 - b_k$, and the policy decodes greedily
+# from there. Continuing from the forced token gives $(1 - b_k) \oplus x_{k+1}$; ignoring it gives
+# the true $b_{k+1}$. Positions $k =$ {glue:text}`iv_positions`.
+
+# %%
+plots.interventions(ex.chains.interventions)
+
+# %% [markdown]
+# The NTP start continues from the forced token at least {glue:text}`iv_ntp_own_min:.3f` of the
+# time at every probed position, the CoT-reward policies at least {glue:text}`iv_cot_own_min:.3f`,
+# the end-to-end policies at least {glue:text}`iv_e2e_own_min:.3f` (at least
+# {glue:text}`iv_e2e_later_own_min:.3f` past the first probed position; at the first, the true
+# chain follows up to {glue:text}`iv_e2e_first_true_max:.3f` of the time). Measured:
+# {glue:text}`iv_verdict`.
+#
+# ### Prompts off the training distribution
+#
+# Every prompt bit is now 1 with probability $q$ (training: $q = 1/2$), $q =$
+# {glue:text}`off_biases`: mostly zeros, where the running parity stays constant for long
+# stretches, and mostly ones, where it flips at almost every bit. The parity is 1 for
+# {glue:text}`off_y_min:.3f` to {glue:text}`off_y_max:.3f` of these prompts (a guess is right
+# about that often).
+
+# %%
+plots.off_distribution(ex.chains.by_bias)
+
+# %%
+ex.chains.off_table().round(3)
+
+# %% [markdown]
+# Measured: {glue:text}`off_verdict`; greedy long answers of the RL policies are exact at least
+# {glue:text}`off_exact_min:.3f` of the time on these prompts. The NTP start's greedy answers are
+# long for at most {glue:text}`off_ntp_long_max:.3f` of them.
+#
+# ### The reward's role
+#
+# {glue:text}`chain_verdict` (A policy's chain counts as kept exact when at least
+# {glue:text}`probe_exact` of its sampled long answers are exact; a position as unconstrained when
+# it is wrong in at least {glue:text}`probe_loose` of some policy's long answers.)
+#
 # ## The paper's numbers beside ours
 #
 # | | paper | this book ({glue:text}`profile_name`) |
@@ -126,6 +202,7 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 # | response length during RL | rises from 1 to $d = 50$ | from {glue:text}`len_start:.1f` to {glue:text}`len_end_min:.1f`-{glue:text}`len_end_max:.1f` ($d =$ {glue:text}`d`) |
 # | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | the first round: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds {glue:text}`star_gap_rounds`: {glue:text}`star_gap3:.3f` |
 # | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` |
+# | which chain RL learns | (not measured in the paper) | sampled long answers exact: {glue:text}`chain_e2e_min:.3f`-{glue:text}`chain_e2e_max:.3f` (end-to-end reward), {glue:text}`chain_cot_min:.3f`-{glue:text}`chain_cot_max:.3f` (CoT reward) |
 # | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` |
 #
 # The scale differs as in chapter 3: a small GPT trained for minutes on a CPU ($d =$ {glue:text}`d`)

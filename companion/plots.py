@@ -177,6 +177,51 @@ def accuracy_vs_length(hist: pd.DataFrame, hue: str = "algorithm") -> plt.Figure
     return finish(fig)
 
 
+def _legend_right(axes) -> None:
+    """One legend for panels that share their hue, right of the last panel."""
+    axes[0].get_legend().remove()
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.01, 1), fontsize="small", title=None)
+
+
+def chain_errors(positions: pd.DataFrame) -> plt.Figure:
+    """Chapter 4 (ours): the error rate of sampled long answers at each chain position, one line
+    per policy group (seeds as a min-max band)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    sns.lineplot(positions, x="k", y="error", hue="group", errorbar=("pi", 100), ax=ax)
+    ax.set(xlabel="chain position k", ylabel="wrong tokens / long answers (sampled, T = 1)",
+           title="Where the sampled chain is wrong", ylim=(-0.01, None))
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize="small", title=None)
+    return finish(fig)
+
+
+def interventions(table: pd.DataFrame) -> plt.Figure:
+    """Chapter 4 (ours): after a forced wrong chain token at position k, how often the next token
+    continues from it, and how often the final answer is still right."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharex=True)
+    for ax, col, label in ((axes[0], "follows_own", "next token continues from the forced one"),
+                           (axes[1], "final_right", "final answer still right")):
+        sns.lineplot(table, x="k", y=col, hue="group", errorbar=("pi", 100), marker="o",
+                     markersize=4, ax=ax)
+        ax.set(xlabel="position k of the forced wrong token", ylabel=label, ylim=(-0.02, 1.02))
+    _legend_right(axes)
+    fig.suptitle("A wrong chain token forced in: is it used?")
+    return finish(fig)
+
+
+def off_distribution(table: pd.DataFrame) -> plt.Figure:
+    """Chapter 4 (ours): greedy accuracy and exact long answers against the prompts' bias q."""
+    g = table[table.decoding == "greedy"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharex=True)
+    for ax, col, label in ((axes[0], "accuracy", "greedy accuracy"),
+                           (axes[1], "exact", "greedy long answers that are exact")):
+        sns.lineplot(g, x="q", y=col, hue="group", errorbar=("pi", 100), marker="o", ax=ax)
+        ax.axvline(0.5, color=PAPER_COLOR, ls=":", lw=1)
+        ax.set(xlabel="P(prompt bit = 1), training: 0.5", ylabel=label, ylim=(-0.02, 1.02))
+    _legend_right(axes)
+    fig.suptitle("Prompts off the training distribution")
+    return finish(fig)
+
+
 # --- chapter 5: linear models
 def linear_threshold(sweep: pd.DataFrame) -> plt.Figure:
     """Chapter 5: the linear model after NTP vs p_cot - greedy/sampled behaviour and the two

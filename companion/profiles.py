@@ -36,7 +36,8 @@ TINY = Profile(
                             rare_steps=30, hot_temperature=1.5),
     test_time=TestTime(star_rounds=RLConfig(algorithm="star", G=4, prompts_per_step=8,
                                             round_steps=2, steps=4, eval_every=2),
-                       length_penalties=(0.3, 0.7), leap_d=12, leap_steps=30),
+                       length_penalties=(0.3, 0.7), leap_d=12, leap_steps=30, probe_prompts=200,
+                       probe_biases=(0.1, 0.9)),
     linear=LinearConfig(d=8, max_iter=20, n_eval=300, seeds=(0,), threshold_n=2000,
                         threshold_p_cots=(0.2, 0.5), star_p_cots=(0.25, 0.1), star_long=200,
                         star_n_max=2000, star_rounds=4, sample_ds=(6, 8), sample_n0=100,
@@ -100,7 +101,10 @@ CPU = Profile(
     # leap 2 at the sweep's d=16 (at d=50 it was not learned either, and cost 4 min)
     test_time=TestTime(star_rounds=RLConfig(algorithm="star", round_steps=20, steps=100,
                                             eval_every=20, lr=3e-4, warmup_steps=5),
-                       length_penalties=(0.3, 0.7), leap_d=16, leap_steps=1000),
+                       length_penalties=(0.3, 0.7), leap_d=16, leap_steps=1000,
+                       # 2,000 prompts: a fraction measured to +-0.02 (95%); bits mostly 0 (long
+                       # runs of one running parity) and mostly 1 (it flips at almost every bit)
+                       probe_prompts=2000, probe_biases=(0.1, 0.9)),
     # d=16, p_cot down to d^-2 and 2^-d: about 2 minutes
     linear=LinearConfig(d=16, max_iter=50, n_eval=2000, seeds=(0,), threshold_n=20000,
                         threshold_p_cots=(0.2, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.5),
@@ -143,7 +147,8 @@ PAPER = Profile(
                             rare_steps=40_000, hot_temperature=1.5),
     test_time=TestTime(star_rounds=RLConfig(algorithm="star", prompts_per_step=64, round_steps=100,
                                             steps=600, eval_every=100, lr=1e-4, warmup_steps=10),
-                       length_penalties=(0.3, 0.7), leap_d=50, leap_steps=40_000),
+                       length_penalties=(0.3, 0.7), leap_d=50, leap_steps=40_000,
+                       probe_prompts=10_000, probe_biases=(0.1, 0.3, 0.7, 0.9)),
     linear=LinearConfig(d=32, max_iter=100, n_eval=10000, seeds=(0, 1, 2), threshold_n=100_000,
                         threshold_p_cots=(0.2, 0.25, 0.28, 0.3, 0.31, 0.32, 0.33, 0.34, 0.35,
                                           0.36, 0.38, 0.4, 0.5),

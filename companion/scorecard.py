@@ -429,6 +429,39 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Finding:
+    """A question of ours that the paper does not ask, and what this build measured: no status
+    (there is no claim of the paper to reproduce), only the chapter's computed verdicts."""
+
+    title: str
+    chapter: str
+    section: str
+    question: str
+    measured: str  # format string over the chapter's glued values
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(self.measured) if f))
+
+
+FINDINGS: tuple[Finding, ...] = (
+    Finding("Which chain RL learns", "04_test_time", "Exact chains, position by position",
+            "Are the RL policies' long answers the chain they were shown, token for token?",
+            "sampled long answers exact: {chain_e2e_min:.3f} to {chain_e2e_max:.3f} (end-to-end "
+            "reward), {chain_cot_min:.3f} to {chain_cot_max:.3f} (CoT reward), {chain_ntp:.3f} (NTP "
+            "start); end-to-end reward: {chain_loose_text}. {chain_verdict}"),
+    Finding("A forced wrong token", "04_test_time", "A wrong token forced in",
+            "Is each chain token computed from the previous one, or from the prompt?",
+            "continues from the forced token at least {iv_ntp_own_min:.3f} (NTP start), "
+            "{iv_cot_own_min:.3f} (CoT reward), {iv_e2e_own_min:.3f} (end-to-end reward); "
+            "{iv_verdict}"),
+    Finding("Off-distribution prompts", "04_test_time", "Prompts off the training distribution",
+            "Do the policies still answer right when the prompt bits are not uniform?",
+            "bit biases $q =$ {off_biases}: {off_verdict}"),
+)
+
+
 # --- the rows and the page ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Row:
@@ -496,6 +529,24 @@ def _where(r: Row) -> str:
     return f"{link}, *{c.section}*"
 
 
+def finding_measured(f: Finding, values: Mapping | None) -> str:
+    """A finding's measured cell from its chapter's glued values (None: not built); a built
+    chapter that lacks a value is an error naming it."""
+    if values is None:
+        return f"{_chapter_word(f.chapter)} was not part of this build"
+    missing = [k for k in f.reads if k not in values]
+    if missing:
+        raise ScorecardError(f"chapter {f.chapter} glued no value named "
+                             f"{', '.join(map(repr, missing))}, which the scorecard's finding "
+                             f"{f.title!r} reads")
+    return _Cells().vformat(f.measured, (), {k: values[k] for k in f.reads})
+
+
+def _where_finding(f: Finding, values: Mapping) -> str:
+    word = _chapter_word(f.chapter)
+    return f"{{doc}}`{word} <{f.chapter}>`, *{f.section}*" if f.chapter in values else word
+
+
 def _status(v: Verdict, rule: Callable) -> str:
     note = f": {v.note}" if v.note else ""
     return f"**{v.status}** (`{rule.__name__}`){note}"
@@ -523,6 +574,13 @@ def scorecard_page(values: Mapping[str, Mapping], profile: str) -> str:
     for r in found:
         lines.append(f"| **{r.claim.title}** ({_where(r)}): {r.claim.paper} | {r.measured} "
                      f"| {_status(r.verdict, r.claim.rule)} |")
+    lines += ["", "## Beyond the paper (ours)", "",
+              "Questions the paper does not ask, measured in this build: no status, only what the "
+              "chapter computed.", "",
+              "| question (ours) | measured in this build |", "|---|---|"]
+    for f in FINDINGS:
+        lines.append(f"| **{f.title}** ({_where_finding(f, values)}): {f.question} "
+                     f"| {finding_measured(f, values.get(f.chapter))} |")
     lines += ["", "## The rules", "",
               "Each rule reads its chapter's glued values; where none of its conditions holds the "
               f"status is *{NOT_REPRODUCED}*, and a chapter left out of the build is *{NOT_RUN}*.", "",

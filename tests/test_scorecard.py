@@ -63,7 +63,14 @@ GOOD = {
         "leap_verdict": "the partial chain lets next-token prediction alone generalize below 1/3, "
         "as the paper reports.", "pen_lo": 0.3, "pen_lo_acc": 1.0, "pen_lo_len": 50.0,
         "pen_hi": 0.7, "pen_hi_acc": 0.5, "pen_hi_len": 1.0,
-        "pen_verdict": penalty_verdict(1.0, 50.0, 0.5, 1.0)},
+        "pen_verdict": penalty_verdict(1.0, 50.0, 0.5, 1.0),
+        # the findings of our own (no status): as faithfulness.py words them
+        "chain_e2e_min": 0.8, "chain_e2e_max": 0.9, "chain_cot_min": 1.0, "chain_cot_max": 1.0,
+        "chain_ntp": 1.0, "chain_loose_text": "position 1: 10% to 20% of the long answers (3 "
+        "policies)", "chain_verdict": "The CoT reward keeps the sampled chain exact; ...",
+        "iv_ntp_own_min": 1.0, "iv_cot_own_min": 1.0, "iv_e2e_own_min": 0.1,
+        "iv_verdict": "4 of 7 policies continue ...", "off_biases": "0.1, 0.9",
+        "off_verdict": "all 13 RL policies keep greedy accuracy of at least 0.95 at every bias"},
     "05_linear": {
         "lin_threshold": 0.34, "lin_threshold_step": 0.02, "lin_d": 16, "lin_below_acc_min": 0.49,
         "lin_below_acc_max": 0.51, "lin_cont_err": 0.01, "lin_star_within": 0.9,
@@ -225,7 +232,8 @@ def produced(module) -> tuple[set[str], set[str], set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 names.add(node.value)
-            if path != Path(module.__file__):
+            # the keys: the module's own and those of the experiment modules it composes
+            if path.parent != Path(module.__file__).parent:
                 continue
             if isinstance(node, ast.Dict):
                 keys |= {k.value for k in node.keys if isinstance(k, ast.Constant)}
@@ -269,7 +277,41 @@ def test_a_built_chapter_that_lacks_a_value_is_named_with_the_value():
 
 # --- the page -------------------------------------------------------------------------------------
 def table_rows(page: str) -> list[str]:
-    return [line for line in page.splitlines() if line.startswith("| **")]
+    """The claims' rows (the table before the findings of our own)."""
+    claims = page.split("## Beyond the paper (ours)")[0]
+    return [line for line in claims.splitlines() if line.startswith("| **")]
+
+
+def finding_rows(page: str) -> list[str]:
+    findings = page.split("## Beyond the paper (ours)")[1].split("## The rules")[0]
+    return [line for line in findings.splitlines() if line.startswith("| **")]
+
+
+def test_the_findings_of_our_own_have_their_measurements_and_no_status():
+    page = scorecard.scorecard_page(GOOD, "cpu")
+    rows = finding_rows(page)
+    assert [r.split("**")[1] for r in rows] == [f.title for f in scorecard.FINDINGS]
+    assert "position 1: 10% to 20% of the long answers" in rows[0]
+    assert "{doc}`chapter 4 <04_test_time>`" in rows[0]
+    assert not any(f"**{st}**" in r for r in rows for st in STATUSES)
+    # the summary counts the paper's claims only
+    assert sum(int(part.split()[0]) for part in scorecard.summary(scorecard.rows(GOOD)).split(", ")) == len(CLAIMS)
+
+
+def test_a_finding_whose_chapter_was_not_built_says_so_and_a_missing_value_is_named():
+    (row,) = finding_rows(scorecard.scorecard_page({"02_ntp": GOOD["02_ntp"]}, "tiny"))[:1]
+    assert "chapter 4 was not part of this build" in row and "<04_test_time>" not in row
+    values = {**GOOD, "04_test_time": {k: v for k, v in GOOD["04_test_time"].items()
+                                       if k != "iv_verdict"}}
+    with pytest.raises(ScorecardError, match="glued no value named 'iv_verdict'.*'A forced wrong token'"):
+        scorecard.scorecard_page(values, "cpu")
+
+
+def test_every_value_a_finding_reads_is_one_its_chapters_experiment_returns():
+    for f in scorecard.FINDINGS:
+        module = experiments.claim(int(f.chapter[:2]))
+        missing = [k for k in f.reads if not produces(module, k)]
+        assert not missing, f"the finding {f.title!r} reads {missing}, which {module.__name__} lacks"
 
 
 def test_the_page_has_a_row_per_claim_a_summary_and_the_rules():
@@ -330,7 +372,8 @@ def built() -> dict[str, Path]:
 def test_the_tiny_build_glued_every_value_the_page_reads_and_the_page_has_every_claim():
     notebooks = built()
     values = {name: scorecard.glued(path) for name, path in notebooks.items()}
-    missing = {c.chapter: sorted(set(c.reads) - set(values[c.chapter])) for c in CLAIMS
+    missing = {c.chapter: sorted(set(c.reads) - set(values[c.chapter]))
+               for c in (*CLAIMS, *scorecard.FINDINGS)
                if c.chapter in values and not set(c.reads) <= set(values[c.chapter])}
     assert not missing, (f"the tiny build's chapters glued no values named {missing}, which the "
                          f"scorecard reads (a build older than the code? {EXECUTED})")

@@ -68,7 +68,8 @@ class RLAfterNTP:
 
 @dataclass(frozen=True)
 class TestTime:
-    """Chapter 4 (experiments/test_time.py): length during RL, STaR rounds, leap 2, a length penalty."""
+    """Chapter 4 (experiments/test_time.py): length during RL, STaR rounds, leap 2, a length
+    penalty; and (experiments/faithfulness.py) which chain RL learns."""
 
     __test__ = False  # not a pytest test class, despite its name
 
@@ -76,6 +77,8 @@ class TestTime:
     length_penalties: tuple[float, ...]  # GRPO with each of these (and without)
     leap_d: int  # the leap-2 NTP run's d ...
     leap_steps: int  # ... and its steps
+    probe_prompts: int  # prompts per chain probe (each policy, decoding, position and bias)
+    probe_biases: tuple[float, ...]  # off-distribution prompts: each bit 1 with these probabilities
 
     def __post_init__(self) -> None:
         check(self.star_rounds.algorithm == "star" and self.star_rounds.round_steps > 1,
@@ -85,6 +88,10 @@ class TestTime:
             check_float("length_penalties[i]", lp, 0.0, 0.999, open_low=True)
         check_int("leap_d", self.leap_d, 2, 512)
         check_int("leap_steps", self.leap_steps, 1)
+        check_int("probe_prompts", self.probe_prompts, 1)
+        check_tuple("probe_biases", self.probe_biases)
+        for q in self.probe_biases:
+            check_float("probe_biases[i]", q, 0.0, 1.0, open_low=True, open_high=True)
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,13 @@ def check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
     check(ok, name, value, f"must be {rng}")
 
 
-def check_float(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> None:
+def check_float(name: str, value: Any, low: float, high: float, *, open_low: bool = False,
+                open_high: bool = False) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if open_low else value >= low) and value <= high
-    bracket = "(" if open_low else "["
-    check(ok, name, value, f"must be a number in {bracket}{low}, {high}]")
+    ok = ok and (value > low if open_low else value >= low)
+    ok = ok and (value < high if open_high else value <= high)
+    bracket, close = "(" if open_low else "[", ")" if open_high else "]"
+    check(ok, name, value, f"must be a number in {bracket}{low}, {high}{close}")
 
 
 def check_tuple(name: str, value: Any, *, nonempty: bool = True) -> None:

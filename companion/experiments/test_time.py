@@ -3,7 +3,8 @@
 The paper (Fig. 3): while RL raises accuracy, responses lengthen from 1 token to the d-token
 chain; for STaR the model of chapter 1 predicts each round maps the long fraction p to
 2p/(1+p); a leap-2 partial chain lets NTP alone generalize below 1/3 (appendix, Fig. 15). Ours:
-STaR in rounds against that recursion, and a length penalty in the reward.
+STaR in rounds against that recursion, a length penalty in the reward, and which chain the RL
+policies learned (``faithfulness``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from .. import parallel
 from ..config import NTPRunConfig, Profile, RLConfig, with_
 from ..theory import star_long_fractions, star_step
 from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task, summarize
-from .rl_after_ntp import CHANCE, algorithm_configs, start_config
+from . import faithfulness
+from .rl_after_ntp import CHANCE, algorithm_configs, hot_star_configs, start_config
 
 GAP_ROUNDS = (1, 3)  # the STaR rounds whose measured long fraction is compared with 2p/(1+p)
 
@@ -39,13 +41,21 @@ def penalty_configs(prof: Profile) -> dict[str, RLConfig]:
             for lp in (0.0, *prof.test_time.length_penalties)}
 
 
+def probed_configs(prof: Profile) -> dict[str, RLConfig]:
+    """The RL policies whose chains ``faithfulness`` probes: chapter 3's, their CoT-reward twins,
+    hot STaR with each reward, and GRPO with each length penalty."""
+    return {**algorithm_configs(prof), **faithfulness.cot_configs(prof), **hot_star_configs(prof),
+            **dict(list(penalty_configs(prof).items())[1:])}
+
+
 def runs(prof: Profile) -> dict[str, parallel.Run]:
     start = start_config(prof)
     out = {"start": ntp_run(start), "star rounds": rl_task(rl_run(prof.test_time.star_rounds, start)),
            "leap 2": ntp_run(leap_config(prof)), "leap 1": ntp_run(leap_config(prof, 1))}
     out |= {name: rl_task(rl_run(c, start)) for name, c in penalty_configs(prof).items()}
-    out |= {name: rl_task(rl_run(c, start)) for name, c in algorithm_configs(prof).items()}
-    return out
+    out |= {name: rl_task(rl_run(c, start))
+            for name, c in (algorithm_configs(prof) | hot_star_configs(prof)).items()}
+    return out | faithfulness.runs(prof, probed_configs(prof))
 
 
 def star_round_table(res: RLResult) -> pd.DataFrame:
@@ -79,6 +89,7 @@ class TestTimeResult:
     leap2: NTPResult
     full: NTPResult  # the full chain (leap 1) at the same d
     penalised: dict[str, RLResult]  # "lambda = <penalty>", the first without
+    chains: faithfulness.FaithfulnessResult  # which chain the RL policies learned (ours)
 
     @property
     def rounds(self) -> pd.DataFrame:
@@ -92,7 +103,7 @@ class TestTimeResult:
     def numbers(self) -> dict:
         return {"d": self.start.config.task.d, "profile_name": self.prof.name,
                 **self._length_numbers(), **self._star_numbers(), **self._leap_numbers(),
-                **self._penalty_numbers()}
+                **self._penalty_numbers(), **self.chains.numbers()}
 
     def _length_numbers(self) -> dict:
         g = histories(self.grpo)
@@ -184,4 +195,5 @@ def load(prof: Profile) -> TestTimeResult:
     grpo = {f"seed {s}": algorithms[f"grpo seed {s}"] for s in prof.rl_after_ntp.seeds}
     return TestTimeResult(prof, start=res["start"], grpo=grpo, algorithms=algorithms,
                           star_rounds=res["star rounds"], leap2=res["leap 2"], full=res["leap 1"],
-                          penalised={k: res[k] for k in penalty_configs(prof)})
+                          penalised={k: res[k] for k in penalty_configs(prof)},
+                          chains=faithfulness.load(prof, res, probed_configs(prof)))
