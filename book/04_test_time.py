@@ -125,14 +125,19 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 # The paper shows RL reaching high accuracy with $d$-token answers; it does not ask what those
 # tokens are, and neither does any measurement above. The end-to-end reward reads only the last
 # token, so a wrong chain token before it costs nothing unless it changes the answer. We probe
-# the NTP start, chapter 3's policies, STaR at $T = 1.5$ and the penalised GRPO run (all with
+# the NTP start, chapter 3's policies, STaR at $T = 1.5$ and the penalised GRPO runs (all with
 # the end-to-end reward), and the same GRPO and STaR runs trained with the CoT reward instead (a
 # long answer is rewarded only if its chain is exact: runs of this chapter), each on
 # {glue:text}`probe_prompts:,` fresh prompts per measurement (the same prompts for every policy).
+# The summaries below are over the {glue:text}`n_learned` RL policies that learned parity (greedy
+# accuracy at least {glue:text}`probe_accuracy`); the tables and figures show the others too
+# (not learned: {glue:text}`not_learned`).
 #
 # ### Exact chains, position by position
 #
-# A long answer is *exact* when it is the chain $b_1 \dots b_d$ token for token.
+# A long answer is *exact* when it is the chain $b_1 \dots b_d$ token for token. Where it is not,
+# we record the position of its first wrong token: a policy that continues the chain from its
+# own tokens gets every later token wrong with it.
 
 # %%
 ex.chains.exactness_table().round(3)
@@ -141,15 +146,18 @@ ex.chains.exactness_table().round(3)
 plots.chain_errors(ex.chains.positions)
 
 # %% [markdown]
-# Sampled at $T = 1$, the long answers of the end-to-end policies are exact
-# {glue:text}`chain_e2e_min:.3f` to {glue:text}`chain_e2e_max:.3f` of the time, those of the
-# CoT-reward policies {glue:text}`chain_cot_min:.3f` to {glue:text}`chain_cot_max:.3f`, the NTP
-# start's {glue:text}`chain_ntp:.3f` (of its {glue:text}`chain_ntp_long:,` long answers); greedy
-# long answers of the RL policies are exact at least {glue:text}`chain_greedy_min:.3f` of the
-# time. Under the end-to-end reward, {glue:text}`chain_loose_text`; every other position is wrong
-# in at most {glue:text}`chain_rest_max:.1%` of a policy's long answers. Under the CoT reward,
-# {glue:text}`chain_cot_loose_text`. Up to {glue:text}`chain_wrong_right:.1%` of an end-to-end
-# policy's long answers reach the right answer through a wrong chain.
+# Greedy long answers are exact at least {glue:text}`chain_greedy_min:.3f` of the time. Sampled at
+# $T = 1$, the long answers of the end-to-end policies are exact {glue:text}`chain_e2e_min:.3f` to
+# {glue:text}`chain_e2e_max:.3f` of the time, those of the CoT-reward policies
+# {glue:text}`chain_cot_min:.3f` to {glue:text}`chain_cot_max:.3f`, the NTP start's
+# {glue:text}`chain_ntp:.3f` (of its {glue:text}`chain_ntp_long:,` long answers). The first chain
+# token $b_1 = x_1$ is wrong in {glue:text}`chain_first1_e2e_min:.1%` to
+# {glue:text}`chain_first1_e2e_max:.1%` of the end-to-end policies' long answers, in at most
+# {glue:text}`chain_first1_cot_max:.1%` of the CoT-reward policies' and in
+# {glue:text}`chain_first1_ntp:.1%` of the NTP start's. Where the end-to-end policies' chains
+# first go wrong more often than the NTP start's: {glue:text}`chain_loose_text`; under the CoT
+# reward {glue:text}`chain_cot_loose_text`. Up to {glue:text}`chain_wrong_right:.1%` of an
+# end-to-end policy's long answers reach the right answer through a wrong chain.
 #
 # ### A wrong token forced in
 #
@@ -157,24 +165,26 @@ plots.chain_errors(ex.chains.positions)
 # prompt: the two agree whenever $b_k$ is right. So we force a wrong one: the response is
 # teacher-forced as the true $b_1 \dots b_{k-1}$, then $1 - b_k$, and the policy decodes greedily
 # from there. Continuing from the forced token gives $(1 - b_k) \oplus x_{k+1}$; ignoring it gives
-# the true $b_{k+1}$. Positions $k =$ {glue:text}`iv_positions`.
+# the true $b_{k+1}$. Positions $k =$ {glue:text}`iv_positions`. Position 1 is special: a first
+# token other than $x_1$ is also what a short answer $y$ looks like.
 
 # %%
 plots.interventions(ex.chains.interventions)
 
 # %% [markdown]
-# The NTP start continues from the forced token at least {glue:text}`iv_ntp_own_min:.3f` of the
-# time at every probed position, the CoT-reward policies at least {glue:text}`iv_cot_own_min:.3f`,
-# the end-to-end policies at least {glue:text}`iv_e2e_own_min:.3f` (at least
-# {glue:text}`iv_e2e_later_own_min:.3f` past the first probed position; at the first, the true
-# chain follows up to {glue:text}`iv_e2e_first_true_max:.3f` of the time). Measured:
-# {glue:text}`iv_verdict`.
+# From position 2 on, the NTP start and these policies continue from the forced token at least
+# {glue:text}`iv_later_own_min:.3f` of the time, and their final answer is then right at most
+# {glue:text}`iv_later_right_max:.3f` of the time. At position 1 the NTP start stops (answers
+# short) {glue:text}`iv_k1_stop_ntp:.3f` of the time, the CoT-reward policies at least
+# {glue:text}`iv_k1_stop_cot_min:.3f`; the end-to-end policies go on with the true chain
+# {glue:text}`iv_k1_true_e2e_min:.3f` to {glue:text}`iv_k1_true_e2e_max:.3f` of the time.
+# Measured: {glue:text}`iv_verdict`.
 #
 # ### Prompts off the training distribution
 #
 # Every prompt bit is now 1 with probability $q$ (training: $q = 1/2$), $q =$
-# {glue:text}`off_biases`: mostly zeros, where the running parity stays constant for long
-# stretches, and mostly ones, where it flips at almost every bit. The parity is 1 for
+# {glue:text}`off_biases`: from mostly zeros, where the running parity stays constant for long
+# stretches, to mostly ones, where it flips at almost every bit. The parity is 1 for
 # {glue:text}`off_y_min:.3f` to {glue:text}`off_y_max:.3f` of these prompts (a guess is right
 # about that often).
 
@@ -185,15 +195,18 @@ plots.off_distribution(ex.chains.by_bias)
 ex.chains.off_table().round(3)
 
 # %% [markdown]
-# Measured: {glue:text}`off_verdict`; greedy long answers of the RL policies are exact at least
-# {glue:text}`off_exact_min:.3f` of the time on these prompts. The NTP start's greedy answers are
-# long for at most {glue:text}`off_ntp_long_max:.3f` of them.
+# Measured: {glue:text}`off_verdict`. At its worst bias, a policy that learned parity keeps
+# greedy accuracy {glue:text}`off_e2e_mean:.3f` on average under the end-to-end reward and
+# {glue:text}`off_cot_mean:.3f` under the CoT reward: {glue:text}`off_reward_verdict`. Their greedy
+# long answers on these prompts are exact at least {glue:text}`off_exact_min:.3f` of the time. The
+# NTP start's greedy answers are long for at most {glue:text}`off_ntp_long_max:.3f` of them.
 #
 # ### The reward's role
 #
 # {glue:text}`chain_verdict` (A policy's chain counts as kept exact when at least
-# {glue:text}`probe_exact` of its sampled long answers are exact; a position as unconstrained when
-# it is wrong in at least {glue:text}`probe_loose` of some policy's long answers.)
+# {glue:text}`probe_exact` of its sampled long answers are exact; a position as left loose when
+# the chain first goes wrong there in at least {glue:text}`probe_loose` of some policy's long
+# answers and not in the NTP start's.)
 #
 # ## The paper's numbers beside ours
 #

@@ -42,8 +42,9 @@ def chain_errors(model: GPT, task: ParityMixture, bits: torch.Tensor, temperatur
     Fractions are of all prompts (``accuracy``, ``long_frac``) or of the long answers
     (``exact``: the long answer is the chain token for token; ``full``: it has the chain's
     length; ``right_by_wrong_chain``: its answer is right although some chain token is wrong).
-    ``per_position[k - 1]``: the fraction of long answers of the chain's length whose k-th
-    token is wrong (NaN where there are none).
+    ``first_error[k - 1]``: the fraction of long answers of the chain's length whose first wrong
+    token is the k-th (NaN where there are none). The first error, not every wrong token: a
+    policy that continues the chain from its own tokens gets every later one wrong with it.
     """
     _full_chain(task)
     device = next(model.parameters()).device
@@ -63,11 +64,13 @@ def chain_errors(model: GPT, task: ParityMixture, bits: torch.Tensor, temperatur
     def of_long(m: torch.Tensor) -> float:
         return float((m & long_).sum()) / n_long if n_long else float("nan")
 
-    per_position = (wrong[full].float().mean(dim=0).tolist() if bool(full.any())
-                    else [float("nan")] * n)
+    first = wrong.float().argmax(dim=1)  # the first wrong position (0 when none is wrong)
+    wrong_at = torch.nn.functional.one_hot(first, n).bool() & wrong.any(dim=1, keepdim=True)
+    first_error = (wrong_at[full].float().mean(dim=0).tolist() if bool(full.any())
+                   else [float("nan")] * n)
     return {"accuracy": float(right.float().mean()), "long_frac": float(long_.float().mean()),
             "n_long": n_long, "full": of_long(full), "exact": of_long(exact),
-            "right_by_wrong_chain": of_long(right & ~exact), "per_position": per_position}
+            "right_by_wrong_chain": of_long(right & ~exact), "first_error": first_error}
 
 
 @torch.no_grad()

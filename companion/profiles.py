@@ -102,9 +102,9 @@ CPU = Profile(
     test_time=TestTime(star_rounds=RLConfig(algorithm="star", round_steps=20, steps=100,
                                             eval_every=20, lr=3e-4, warmup_steps=5),
                        length_penalties=(0.3, 0.7), leap_d=16, leap_steps=1000,
-                       # 2,000 prompts: a fraction measured to +-0.02 (95%); bits mostly 0 (long
-                       # runs of one running parity) and mostly 1 (it flips at almost every bit)
-                       probe_prompts=2000, probe_biases=(0.1, 0.9)),
+                       # 1,000 prompts: a fraction measured to +-0.03 (95%); bits mostly 0 (long
+                       # runs of one running parity) to mostly 1 (it flips at almost every bit)
+                       probe_prompts=1000, probe_biases=(0.1, 0.25, 0.75, 0.9)),
     # d=16, p_cot down to d^-2 and 2^-d: about 2 minutes
     linear=LinearConfig(d=16, max_iter=50, n_eval=2000, seeds=(0,), threshold_n=20000,
                         threshold_p_cots=(0.2, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.5),

@@ -453,12 +453,14 @@ FINDINGS: tuple[Finding, ...] = (
             "start); end-to-end reward: {chain_loose_text}. {chain_verdict}"),
     Finding("A forced wrong token", "04_test_time", "A wrong token forced in",
             "Is each chain token computed from the previous one, or from the prompt?",
-            "continues from the forced token at least {iv_ntp_own_min:.3f} (NTP start), "
-            "{iv_cot_own_min:.3f} (CoT reward), {iv_e2e_own_min:.3f} (end-to-end reward); "
-            "{iv_verdict}"),
+            "from position 2 on, the policies continue from a forced wrong token at least "
+            "{iv_later_own_min:.3f} of the time; at position 1 the end-to-end policies ignore it "
+            "{iv_k1_true_e2e_min:.3f} to {iv_k1_true_e2e_max:.3f} of the time. {iv_verdict}"),
     Finding("Off-distribution prompts", "04_test_time", "Prompts off the training distribution",
             "Do the policies still answer right when the prompt bits are not uniform?",
-            "bit biases $q =$ {off_biases}: {off_verdict}"),
+            "bit biases $q =$ {off_biases}: {off_verdict}; at the worst bias, greedy accuracy "
+            "{off_e2e_mean:.3f} (end-to-end reward) and {off_cot_mean:.3f} (CoT reward) on "
+            "average: {off_reward_verdict}"),
 )
 
 

@@ -17,12 +17,13 @@ D = 6
 class Oracle(nn.Module):
     """Writes the chain after any prefix ``x_1 .. x_d = r_1 .. r_m``: each next token from its own
     previous one (``uses="own"``: r_m xor x_{m+1}) or from the prompt (``uses="prompt"``: the true
-    running parity); ``flip_first`` writes a wrong b_1; ``short`` answers ``y <eos>`` instead."""
+    running parity); ``flip_at`` (1-based) writes that chain token wrong; ``short`` answers
+    ``y <eos>`` instead."""
 
-    def __init__(self, uses: str = "own", flip_first: bool = False, short: bool = False):
+    def __init__(self, uses: str = "own", flip_at: int | None = None, short: bool = False):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(1))  # the probes read the device from a parameter
-        self.uses, self.flip_first, self.short = uses, flip_first, short
+        self.uses, self.flip_at, self.short = uses, flip_at, short
 
     def generate(self, prompts, max_new_tokens, eos_id, pad_id, temperature=0.0, generator=None):
         bits, done = prompts[:, :D], prompts[:, D + 1:]
@@ -33,12 +34,12 @@ class Oracle(nn.Module):
         out = [done[:, i] for i in range(done.shape[1])]
         for m in range(done.shape[1], D):
             if m == 0:
-                tok = bits[:, 0] ^ int(self.flip_first)
+                tok = bits[:, 0]
             elif self.uses == "own":
                 tok = out[-1] ^ bits[:, m]
             else:
                 tok = true[:, m]
-            out.append(tok)
+            out.append(tok ^ int(self.flip_at == m + 1))
         new = torch.stack(out[done.shape[1]:] + [torch.full_like(bits[:, 0], eos_id)], 1)
         return new[:, :max_new_tokens]
 
@@ -59,25 +60,32 @@ def test_an_exact_chain_is_exact_at_every_position():
     m = chain_errors(Oracle(), task(), bits(), 0.0, gen())
     assert m["accuracy"] == 1.0 and m["long_frac"] == 1.0 and m["n_long"] == 64
     assert m["exact"] == 1.0 and m["full"] == 1.0 and m["right_by_wrong_chain"] == 0.0
-    assert m["per_position"] == [0.0] * D
+    assert m["first_error"] == [0.0] * D
 
 
 def test_a_wrong_first_token_ignored_later_leaves_the_answer_right():
-    m = chain_errors(Oracle(uses="prompt", flip_first=True), task(), bits(), 0.0, gen())
+    m = chain_errors(Oracle(uses="prompt", flip_at=1), task(), bits(), 0.0, gen())
     assert m["exact"] == 0.0 and m["accuracy"] == 1.0 and m["right_by_wrong_chain"] == 1.0
-    assert m["per_position"] == [1.0] + [0.0] * (D - 1)
+    assert m["first_error"] == [1.0] + [0.0] * (D - 1)
 
 
-def test_a_wrong_first_token_carried_on_makes_every_token_and_the_answer_wrong():
-    m = chain_errors(Oracle(uses="own", flip_first=True), task(), bits(), 0.0, gen())
+def test_a_wrong_first_token_carried_on_makes_the_answer_wrong_and_counts_once():
+    m = chain_errors(Oracle(uses="own", flip_at=1), task(), bits(), 0.0, gen())
     assert m["accuracy"] == 0.0 and m["exact"] == 0.0 and m["right_by_wrong_chain"] == 0.0
-    assert m["per_position"] == [1.0] * D
+    assert m["first_error"] == [1.0] + [0.0] * (D - 1)  # every token is wrong: the first counts
+
+
+def test_the_first_error_is_counted_where_it_is_and_only_there():
+    m = chain_errors(Oracle(uses="own", flip_at=3), task(), bits(), 0.0, gen())
+    assert m["first_error"] == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0] and m["accuracy"] == 0.0
+    m = chain_errors(Oracle(uses="prompt", flip_at=D), task(), bits(), 0.0, gen())
+    assert m["first_error"] == [0.0] * (D - 1) + [1.0] and m["accuracy"] == 0.0
 
 
 def test_short_answers_have_no_chain_to_score():
     m = chain_errors(Oracle(short=True), task(), bits(), 0.0, gen())
     assert m["long_frac"] == 0.0 and m["n_long"] == 0 and m["accuracy"] == 1.0
-    assert math.isnan(m["exact"]) and all(math.isnan(e) for e in m["per_position"])
+    assert math.isnan(m["exact"]) and all(math.isnan(e) for e in m["first_error"])
 
 
 @pytest.mark.parametrize("k", [1, 3, D - 1])

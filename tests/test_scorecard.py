@@ -68,9 +68,10 @@ GOOD = {
         "chain_e2e_min": 0.8, "chain_e2e_max": 0.9, "chain_cot_min": 1.0, "chain_cot_max": 1.0,
         "chain_ntp": 1.0, "chain_loose_text": "position 1: 10% to 20% of the long answers (3 "
         "policies)", "chain_verdict": "The CoT reward keeps the sampled chain exact; ...",
-        "iv_ntp_own_min": 1.0, "iv_cot_own_min": 1.0, "iv_e2e_own_min": 0.1,
-        "iv_verdict": "4 of 7 policies continue ...", "off_biases": "0.1, 0.9",
-        "off_verdict": "all 13 RL policies keep greedy accuracy of at least 0.95 at every bias"},
+        "iv_later_own_min": 1.0, "iv_k1_true_e2e_min": 0.5, "iv_k1_true_e2e_max": 0.75,
+        "iv_verdict": "from position 2 on, ...", "off_biases": "0.1, 0.9",
+        "off_verdict": "3 of 10 policies that learned parity keep ...", "off_e2e_mean": 0.6,
+        "off_cot_mean": 0.8, "off_reward_verdict": "the CoT-reward policies keep more"},
     "05_linear": {
         "lin_threshold": 0.34, "lin_threshold_step": 0.02, "lin_d": 16, "lin_below_acc_min": 0.49,
         "lin_below_acc_max": 0.51, "lin_cont_err": 0.01, "lin_star_within": 0.9,
@@ -291,7 +292,7 @@ def test_the_findings_of_our_own_have_their_measurements_and_no_status():
     page = scorecard.scorecard_page(GOOD, "cpu")
     rows = finding_rows(page)
     assert [r.split("**")[1] for r in rows] == [f.title for f in scorecard.FINDINGS]
-    assert "position 1: 10% to 20% of the long answers" in rows[0]
+    assert "position 1: 10% to 20% of the long answers" in rows[0] and "0.600" in rows[2]
     assert "{doc}`chapter 4 <04_test_time>`" in rows[0]
     assert not any(f"**{st}**" in r for r in rows for st in STATUSES)
     # the summary counts the paper's claims only

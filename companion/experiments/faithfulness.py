@@ -22,15 +22,18 @@ from pathlib import Path
 
 from .. import cache, parallel, probe
 from ..config import NTPRunConfig, Profile, RLConfig, RLRunConfig
+from ..runtime import set_threads
 from ..task import ParityMixture
 from ..train import ntp_run, rl_run, rl_task, train_rl
 from ..train.ntp import train_ntp
-from .rl_after_ntp import algorithm_configs, start_config
+from .rl_after_ntp import ACCURACY, CHANCE, algorithm_configs, start_config
 
 PROBE_SEED = 11  # the probes' prompts: the same for every policy
 SAMPLE_SEED = 12  # the probes' sampling
-EXACT = 0.99  # a chain is kept exact: at least this fraction of the long answers is the chain
-LOOSE = 0.05  # a position is left unconstrained: wrong in at least this fraction of long answers
+# kept exact: at least this fraction of the sampled long answers is the chain; below 1, since
+# sampling at T = 1 errs now and then even from a chain the model knows (the NTP start's does)
+EXACT = 0.97
+LOOSE = 0.05  # a position is left loose: the chain first goes wrong there this often
 FOLLOWS = 0.9  # a policy continues from its own (forced) token at least this often: it uses it
 ROBUST = 0.95  # greedy accuracy on the off-distribution prompts at least this: it carries over
 REWARDS = {"end_to_end": "end-to-end", "cot": "CoT"}
@@ -63,7 +66,7 @@ def _policy(cfg: ProbeConfig):
 
 
 def _probe(cfg: ProbeConfig, folder: Path) -> None:
-    torch.set_num_threads(1)  # as the runs' workers: two probes at once on two cores
+    set_threads()  # one torch thread, as a training run: two probes at once on two cores
     start = cfg.policy.start if isinstance(cfg.policy, RLRunConfig) else cfg.policy
     task, model = ParityMixture(start.task), _policy(cfg)
     chains, positions, interventions = [], [], []
@@ -73,11 +76,11 @@ def _probe(cfg: ProbeConfig, folder: Path) -> None:
         for decoding, temp in (("greedy", 0.0), ("sampled", 1.0))[: 2 if q == 0.5 else 1]:
             m = probe.chain_errors(model, task, bits, temp,
                                    torch.Generator().manual_seed(cfg.seed + 1))
-            per_position = m.pop("per_position")
+            first_error = m.pop("first_error")
             chains.append({"q": q, "decoding": decoding, **m,
                            "y_frac": float(task.parity(bits).float().mean())})
             positions += [{"q": q, "decoding": decoding, "k": k + 1, "error": e}
-                          for k, e in enumerate(per_position)]
+                          for k, e in enumerate(first_error)]
         if q == 0.5:
             interventions = [probe.intervene(model, task, bits, k) for k in probe.positions(task.d)]
     for name, rows in (("chains", chains), ("positions", positions),
@@ -135,7 +138,8 @@ class FaithfulnessResult:
 
     @property
     def positions(self) -> pd.DataFrame:
-        """Per policy and chain position k: the error rate of its sampled long answers."""
+        """Per policy and chain position k: how often its sampled long answers first go wrong at
+        k (``error``; :func:`companion.probe.chain_errors`' ``first_error``)."""
         p = self.tables["positions"]
         return p[(p.q == 0.5) & (p.decoding == "sampled")].reset_index(drop=True)
 
@@ -156,121 +160,167 @@ class FaithfulnessResult:
         """The training distribution (q = 0.5) and the off-distribution rows together."""
         return self.tables["chains"]
 
+    def learned(self) -> list[str]:
+        """The RL policies that learned parity: greedy accuracy at least ACCURACY on the
+        training distribution. The chain questions are about them; the others are shown too."""
+        g = self.chains[(self.chains.decoding == "greedy") & (self.chains.reward != "NTP")]
+        return list(g[g.accuracy >= ACCURACY].policy)
+
     def exactness_table(self) -> pd.DataFrame:
-        c = self.chains.pivot(index="policy", columns="decoding", values=["accuracy", "exact"])
-        c.columns = [f"{d} {m}" for m, d in c.columns]
+        c = self.chains.set_index(["policy", "decoding"])
         order = list(dict.fromkeys(self.chains.policy))
-        return c.loc[order, ["greedy accuracy", "greedy exact", "sampled accuracy", "sampled exact"]]
+        g, smp = c.xs("greedy", level=1).loc[order], c.xs("sampled", level=1).loc[order]
+        first = self.positions[self.positions.k == 1].set_index("policy").error
+        return pd.DataFrame({
+            "learned parity": [p in self.learned() for p in order],
+            "greedy accuracy": g.accuracy, "greedy exact": g.exact,
+            "sampled accuracy": smp.accuracy, "sampled long answers": smp.n_long,
+            "sampled exact": smp.exact, "sampled first wrong at k = 1": first.loc[order]})
 
     def off_table(self) -> pd.DataFrame:
-        o = self.off_distribution[self.off_distribution.decoding == "greedy"]
+        o = self.off_distribution
         t = o.pivot(index="policy", columns="q", values="accuracy")
         t.columns = [f"greedy accuracy, q = {q:g}" for q in t.columns]
         return t.loc[list(dict.fromkeys(o.policy))]
 
     def numbers(self) -> dict:
+        learned = self.learned()
+        failed = [p for p in dict.fromkeys(self.chains.policy) if p not in learned and p != "NTP start"]
         return {**self._chain_numbers(), **self._intervention_numbers(), **self._off_numbers(),
-                "probe_prompts": self.prof.test_time.probe_prompts,
+                "probe_prompts": self.prof.test_time.probe_prompts, "n_learned": len(learned),
+                "not_learned": ", ".join(failed) if failed else "none",
                 "probe_exact": EXACT, "probe_loose": LOOSE, "probe_follows": FOLLOWS,
-                "probe_robust": ROBUST, "chain_verdict": self._reward_verdict()}
+                "probe_robust": ROBUST, "probe_accuracy": ACCURACY,
+                "chain_verdict": self._reward_verdict()}
 
+    # -- the chain, position by position --------------------------------------------------------
     def _sampled(self, reward: str) -> pd.DataFrame:
+        """Sampled rows of the policies with this reward that learned parity (NTP: the start)."""
         c = self.chains
-        return c[(c.decoding == "sampled") & (c.reward == reward)]
+        c = c[(c.decoding == "sampled") & (c.reward == reward)]
+        return c if reward == "NTP" else c[c.policy.isin(self.learned())]
 
-    def _loose(self, reward: str) -> pd.DataFrame:
-        """Positions wrong in at least LOOSE of some policy's sampled long answers."""
+    def _first(self, reward: str) -> pd.DataFrame:
+        """First-error rates per position of those policies' sampled long answers."""
         p = self.positions
-        return p[(p.reward == reward) & (p.error >= LOOSE)]
+        p = p[p.reward == reward]
+        return p if reward == "NTP" else p[p.policy.isin(self.learned())]
+
+    def _loose(self, reward: str) -> list[int]:
+        """Positions where some policy's chain first goes wrong in at least LOOSE of its long
+        answers, while the NTP start's does not: RL made that position loose."""
+        ntp = self._first("NTP").set_index("k").error
+        p = self._first(reward)
+        return sorted(int(k) for k in set(p[p.error >= LOOSE].k) if not ntp.get(k, 0.0) >= LOOSE)
 
     def _chain_numbers(self) -> dict:
         e2e, cot, ntp = (self._sampled(r) for r in ("end-to-end", "CoT", "NTP"))
+        first = {r: self._first(r) for r in ("end-to-end", "CoT", "NTP")}
         loose = self._loose("end-to-end")
-        p = self.positions
-        errs = p[p.reward == "end-to-end"].groupby("k").error.max()
+        g = self.chains[(self.chains.decoding == "greedy") & self.chains.policy.isin(self.learned())]
+        at1 = {r: f[f.k == 1].error for r, f in first.items()}
         return {"chain_e2e_min": float(e2e.exact.min()), "chain_e2e_max": float(e2e.exact.max()),
                 "chain_cot_min": float(cot.exact.min()), "chain_cot_max": float(cot.exact.max()),
                 "chain_ntp": float(ntp.exact.iloc[0]), "chain_ntp_long": int(ntp.n_long.iloc[0]),
-                "chain_greedy_min": float(self.chains[(self.chains.decoding == "greedy")
-                                                      & (self.chains.reward != "NTP")].exact.min()),
+                "chain_greedy_min": float(g.exact.min()),
                 "chain_wrong_right": float(e2e.right_by_wrong_chain.max()),
-                "chain_loose_text": _positions_text(loose),
-                "chain_rest_max": float(errs.drop(sorted(set(loose.k))).max()) if len(errs) else np.nan,
-                "chain_cot_loose_text": _positions_text(self._loose("CoT"))}
+                "chain_first1_e2e_min": float(at1["end-to-end"].min()),
+                "chain_first1_e2e_max": float(at1["end-to-end"].max()),
+                "chain_first1_cot_max": float(at1["CoT"].max()),
+                "chain_first1_ntp": float(at1["NTP"].iloc[0]),
+                "chain_loose_text": _positions_text(loose, first["end-to-end"]),
+                "chain_cot_loose_text": _positions_text(self._loose("CoT"), first["CoT"])}
 
+    # -- a forced wrong token ----------------------------------------------------------------------
     def _intervention_numbers(self) -> dict:
         iv = self.interventions
-        own = iv.groupby("policy", sort=False).follows_own.min()
-        first = iv[iv.k == iv.k.min()].set_index("policy")
-        e2e = iv[iv.reward == "end-to-end"]
+        iv = iv[iv.policy.isin(["NTP start", *self.learned()])]
+        k1, later = iv[iv.k == 1].set_index("policy"), iv[iv.k > 1]
         return {"iv_positions": ", ".join(str(k) for k in sorted(set(iv.k))),
-                "iv_ntp_own_min": float(own["NTP start"]),
-                "iv_cot_own_min": float(iv[iv.reward == "CoT"].follows_own.min()),
-                "iv_e2e_own_min": float(e2e.follows_own.min()),
-                "iv_e2e_first_true_max": float(first[first.reward == "end-to-end"].follows_true.max()),
-                "iv_e2e_later_own_min": float(e2e[e2e.k > e2e.k.min()].follows_own.min()),
-                "iv_verdict": self._intervention_verdict(iv)}
+                "iv_k1_stop_ntp": float(k1.stops["NTP start"]),
+                "iv_k1_stop_cot_min": float(k1[k1.reward == "CoT"].stops.min()),
+                "iv_k1_true_e2e_min": float(k1[k1.reward == "end-to-end"].follows_true.min()),
+                "iv_k1_true_e2e_max": float(k1[k1.reward == "end-to-end"].follows_true.max()),
+                "iv_later_own_min": float(later.follows_own.min()),
+                "iv_later_right_max": float(later.final_right.max()),
+                "iv_verdict": self._intervention_verdict(k1, later)}
 
     @staticmethod
-    def _intervention_verdict(iv: pd.DataFrame) -> str:
-        own = iv.groupby("policy", sort=False).follows_own.min()
-        uses = [p for p, v in own.items() if v >= FOLLOWS]
-        ignores = iv[iv.follows_true >= FOLLOWS]
-        if len(uses) == len(own):
-            return ("every policy continues from the forced token at every probed position: each "
-                    "chain token is computed from the previous one")
-        where = "; ".join(f"{p} at k = {', '.join(str(k) for k in g.k)}"
-                          for p, g in ignores.groupby("policy", sort=False))
-        return (f"{len(uses)} of {len(own)} policies continue from the forced token at every probed "
-                f"position; the forced token is ignored (the true chain follows) by {where or 'none'}")
+    def _intervention_verdict(k1: pd.DataFrame, later: pd.DataFrame) -> str:
+        if float(later.follows_own.min()) >= FOLLOWS:
+            after = ("from position 2 on, the NTP start and every policy that learned parity "
+                     "continue from the forced token: each chain token is computed from the one "
+                     "before it, and the final answer follows the forced error")
+        else:
+            low = later.groupby("policy", sort=False).follows_own.min()
+            after = ("from position 2 on, not every policy continues from the forced token: "
+                     + ", ".join(f"{p} as rarely as {v:.2f}" for p, v in low[low < FOLLOWS].items()))
+        ignore = k1[(k1.reward == "end-to-end") & (k1.follows_true >= 1 - FOLLOWS)]
+        stop = k1[k1.reward != "end-to-end"]
+        first = (f"at position 1, {len(ignore)} of {int((k1.reward == 'end-to-end').sum())} "
+                 "end-to-end policies go on with the true chain after a wrong first token, "
+                 f"ignoring it, for at least {1 - FOLLOWS:.0%} of the prompts")
+        if bool((stop.stops >= FOLLOWS).all()):
+            first += (", while the NTP start and the CoT-reward policies stop there: to them a "
+                      "wrong first token is a short answer")
+        return f"{after}; {first}"
 
+    # -- prompts off the training distribution ----------------------------------------------------
     def _off_numbers(self) -> dict:
         o = self.off_distribution
-        g = o[(o.decoding == "greedy") & (o.reward != "NTP")]
-        worst = g.groupby("policy", sort=False).accuracy.min()
-        ntp = o[o.reward == "NTP"]
+        rl = o[o.policy.isin(self.learned())]
+        worst = rl.groupby("policy", sort=False).accuracy.min()
+        by_reward = {r: worst[rl.groupby("policy", sort=False).reward.first() == r]
+                     for r in ("end-to-end", "CoT")}
         robust = [p for p, a in worst.items() if a >= ROBUST]
+        gap = float(by_reward["CoT"].mean() - by_reward["end-to-end"].mean())
         return {"off_biases": ", ".join(f"{q:g}" for q in sorted(set(o.q))),
                 "off_y_min": float(o.y_frac.min()), "off_y_max": float(o.y_frac.max()),
                 "off_rl_min": float(worst.min()), "off_rl_max": float(worst.max()),
-                "off_n_robust": len(robust), "off_n_rl": len(worst),
-                "off_ntp_long_max": float(ntp.long_frac.max()),
-                "off_exact_min": float(o[(o.decoding == "greedy") & (o.reward != "NTP")].exact.min()),
-                "off_verdict": (f"all {len(worst)} RL policies keep greedy accuracy of at least "
-                                f"{ROBUST} at every bias" if len(robust) == len(worst) else
-                                f"{len(robust)} of {len(worst)} RL policies keep greedy accuracy of "
-                                f"at least {ROBUST} at every bias; the others fall to "
-                                f"{float(worst.min()):.3f}")}
+                "off_e2e_mean": float(by_reward["end-to-end"].mean()),
+                "off_cot_mean": float(by_reward["CoT"].mean()),
+                "off_ntp_long_max": float(o[o.reward == "NTP"].long_frac.max()),
+                "off_exact_min": float(rl.exact.min()),
+                "off_verdict": (f"{len(robust)} of {len(worst)} policies that learned parity keep "
+                                f"greedy accuracy of at least {ROBUST} at every bias"
+                                + (f" ({', '.join(robust)})" if robust else "")
+                                + f"; the lowest falls to {float(worst.min()):.3f}"),
+                "off_reward_verdict": (
+                    "the CoT-reward policies keep more of their accuracy" if gap > CHANCE else
+                    "the end-to-end policies keep more of their accuracy" if gap < -CHANCE else
+                    f"the two rewards keep about the same accuracy (within {CHANCE})")}
 
+    # -- the reward's role ------------------------------------------------------------------------
     def _reward_verdict(self) -> str:
         e2e, cot = self._sampled("end-to-end"), self._sampled("CoT")
         cot_exact = bool((cot.exact >= EXACT).all())
-        e2e_loose = len(self._loose("end-to-end")) > 0
-        if cot_exact and e2e_loose:
-            return ("The CoT reward keeps the sampled chain exact; the end-to-end reward leaves "
-                    "some positions unconstrained: their tokens no longer matter to the reward, "
-                    "and the policy stops getting them right.")
+        loose, cot_loose = self._loose("end-to-end"), self._loose("CoT")
+        where = f"position{'s' if len(loose) > 1 else ''} {', '.join(map(str, loose))}"
+        if cot_exact and loose and not cot_loose:
+            return (f"The CoT reward keeps the sampled chain exact; the end-to-end reward leaves "
+                    f"{where} unconstrained: a wrong token there costs nothing when the answer is "
+                    "still right, and RL made the chain go wrong there more often than the NTP "
+                    "start's.")
         if cot_exact and bool((e2e.exact >= EXACT).all()):
             return ("Both rewards keep the sampled chain exact: the end-to-end reward leaves no "
                     "position unconstrained in these runs.")
         if not cot_exact:
             return (f"The CoT reward does not keep every sampled chain exact here (as low as "
                     f"{float(cot.exact.min()):.3f} of the long answers); "
-                    + ("the end-to-end reward leaves some positions unconstrained." if e2e_loose
+                    + (f"the end-to-end reward leaves {where} unconstrained." if loose
                        else "no position is left unconstrained under the end-to-end reward."))
         return ("The CoT reward keeps the sampled chain exact; under the end-to-end reward some "
-                "long answers are inexact, but no single position is wrong in "
-                f"{LOOSE:.0%} of them.")
+                "long answers are inexact, but the chain first goes wrong at no single position "
+                f"in {LOOSE:.0%} of them.")
 
 
-def _positions_text(loose: pd.DataFrame) -> str:
-    """Which positions are wrong in at least LOOSE of some policy's long answers, and how often."""
-    if not len(loose):
-        return f"no position is wrong in {LOOSE:.0%} of any policy's sampled long answers"
-    by_k = loose.groupby("k").error.agg(["min", "max", "count"])
-    return "; ".join(f"position {k}: {r['min']:.0%} to {r['max']:.0%} of the long answers "
-                     f"({int(r['count'])} {'policy' if r['count'] == 1 else 'policies'})"
-                     for k, r in by_k.iterrows())
+def _positions_text(loose: list[int], first: pd.DataFrame) -> str:
+    """Where the chain first goes wrong in at least LOOSE of some policy's long answers."""
+    if not loose:
+        return f"the chain first goes wrong at no position in {LOOSE:.0%} of any policy's long answers"
+    by_k = first[first.k.isin(loose)].groupby("k").error.agg(["min", "max"])
+    return "; ".join(f"at position {k} in {r['min']:.1%} to {r['max']:.1%} of the long answers"
+                     for k, r in by_k.iterrows()) + " (over the policies)"
 
 
 def load(prof: Profile, results: dict[str, object], probed: dict[str, RLConfig]) -> FaithfulnessResult:
