@@ -125,9 +125,9 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 # The paper shows RL reaching high accuracy with $d$-token answers; it does not ask what those
 # tokens are, and neither does any measurement above. The end-to-end reward reads only the last
 # token, so a wrong chain token before it costs nothing unless it changes the answer. We probe
-# the NTP start, chapter 3's policies, STaR at $T = 1.5$ and the penalised GRPO runs (all with
-# the end-to-end reward), and the same GRPO and STaR runs trained with the CoT reward instead (a
-# long answer is rewarded only if its chain is exact: runs of this chapter), each on
+# the NTP start; chapter 3's policies, its two STaR runs at $T = 1.5$ (one per reward) and the
+# penalised GRPO runs above; and chapter 3's GRPO and STaR runs trained with the CoT reward
+# instead (a long answer is rewarded only if its chain is exact: runs of this chapter), each on
 # {glue:text}`probe_prompts:,` fresh prompts per measurement (the same prompts for every policy).
 # The summaries below are over the {glue:text}`n_learned` RL policies that learned parity (greedy
 # accuracy at least {glue:text}`probe_accuracy`); the tables and figures show the others too
@@ -185,8 +185,7 @@ plots.interventions(ex.chains.interventions)
 # Every prompt bit is now 1 with probability $q$ (training: $q = 1/2$), $q =$
 # {glue:text}`off_biases`: from mostly zeros, where the running parity stays constant for long
 # stretches, to mostly ones, where it flips at almost every bit. The parity is 1 for
-# {glue:text}`off_y_min:.3f` to {glue:text}`off_y_max:.3f` of these prompts (a guess is right
-# about that often).
+# {glue:text}`off_y_min:.3f` to {glue:text}`off_y_max:.3f` of these prompts.
 
 # %%
 plots.off_distribution(ex.chains.by_bias)
@@ -204,8 +203,8 @@ ex.chains.off_table().round(3)
 # ### The reward's role
 #
 # {glue:text}`chain_verdict` (A policy's chain counts as kept exact when at least
-# {glue:text}`probe_exact` of its sampled long answers are exact; a position as left loose when
-# the chain first goes wrong there in at least {glue:text}`probe_loose` of some policy's long
+# {glue:text}`probe_exact` of its sampled long answers are exact; a position as unconstrained
+# when the chain first goes wrong there in at least {glue:text}`probe_loose` of some policy's long
 # answers and not in the NTP start's.)
 #
 # ## The paper's numbers beside ours

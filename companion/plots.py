@@ -183,27 +183,42 @@ def _legend_right(axes) -> None:
     sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.01, 1), fontsize="small", title=None)
 
 
+def _positions_axis(ax, ticks) -> None:
+    """Chain positions on a log axis: position 1, where RL's chains go wrong, gets room."""
+    ax.set_xscale("log")
+    ticks = sorted({int(k) for k in ticks})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+
+
 def chain_errors(positions: pd.DataFrame) -> plt.Figure:
-    """Chapter 4 (ours): the error rate of sampled long answers at each chain position, one line
-    per policy group (seeds as a min-max band)."""
+    """Chapter 4 (ours): how often sampled long answers first go wrong at each chain position,
+    one line per policy group (seeds as a min-max band)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    sns.lineplot(positions, x="k", y="error", hue="group", errorbar=("pi", 100), ax=ax)
-    ax.set(xlabel="chain position k", ylabel="wrong tokens / long answers (sampled, T = 1)",
-           title="Where the sampled chain is wrong", ylim=(-0.01, None))
+    sns.lineplot(positions, x="k", y="error", hue="group", errorbar=("pi", 100), marker="o",
+                 markersize=3, ax=ax)
+    d = int(positions.k.max())
+    _positions_axis(ax, [k for k in (1, 2, 5, 10, 20) if k < d / 1.5] + [d])
+    ax.set(xlabel="chain position k", ylabel="long answers first wrong at k",
+           title="Where the sampled chain (T = 1) first goes wrong", ylim=(-0.01, None))
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize="small", title=None)
     return finish(fig)
 
 
 def interventions(table: pd.DataFrame) -> plt.Figure:
     """Chapter 4 (ours): after a forced wrong chain token at position k, how often the next token
-    continues from it, and how often the final answer is still right."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharex=True)
+    continues from it or from the true chain, and how often the final answer is still right."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), sharex=True)
     for ax, col, label in ((axes[0], "follows_own", "next token continues from the forced one"),
-                           (axes[1], "final_right", "final answer still right")):
+                           (axes[1], "follows_true", "next token continues the true chain"),
+                           (axes[2], "final_right", "final answer still right")):
         sns.lineplot(table, x="k", y=col, hue="group", errorbar=("pi", 100), marker="o",
                      markersize=4, ax=ax)
+        _positions_axis(ax, table.k)
         ax.set(xlabel="position k of the forced wrong token", ylabel=label, ylim=(-0.02, 1.02))
-    _legend_right(axes)
+    for ax in axes[:-2]:
+        ax.get_legend().remove()
+    _legend_right(axes[1:])
     fig.suptitle("A wrong chain token forced in: is it used?")
     return finish(fig)
 

@@ -172,7 +172,8 @@ class FaithfulnessResult:
         g, smp = c.xs("greedy", level=1).loc[order], c.xs("sampled", level=1).loc[order]
         first = self.positions[self.positions.k == 1].set_index("policy").error
         return pd.DataFrame({
-            "learned parity": [p in self.learned() for p in order],
+            "learned parity": ["start" if p == "NTP start" else "yes" if p in self.learned()
+                               else "no" for p in order],
             "greedy accuracy": g.accuracy, "greedy exact": g.exact,
             "sampled accuracy": smp.accuracy, "sampled long answers": smp.n_long,
             "sampled exact": smp.exact, "sampled first wrong at k = 1": first.loc[order]})

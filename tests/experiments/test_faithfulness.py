@@ -68,7 +68,9 @@ def test_a_policy_that_did_not_learn_parity_is_shown_but_not_summarised():
     n = r.numbers()
     assert n["n_learned"] == 3 and n["not_learned"] == "T=1.5, end_to_end reward"
     assert n["chain_e2e_min"] == 1.0  # the failed policy's inexact chain is not in the summary
-    assert not r.exactness_table().loc["T=1.5, end_to_end reward", "learned parity"]
+    learned = r.exactness_table()["learned parity"]
+    assert learned["T=1.5, end_to_end reward"] == "no" and learned["grpo seed 1"] == "yes"
+    assert learned["NTP start"] == "start"
 
 
 def test_exact_chains_under_both_rewards():
