@@ -165,16 +165,16 @@ plots.chain_errors(ex.chains.positions)
 # prompt: the two agree whenever $b_k$ is right. So we force a wrong one: the response is
 # teacher-forced as the true $b_1 \dots b_{k-1}$, then $1 - b_k$, and the policy decodes greedily
 # from there. Continuing from the forced token gives $(1 - b_k) \oplus x_{k+1}$; ignoring it gives
-# the true $b_{k+1}$. Positions $k =$ {glue:text}`iv_positions`. Position 1 is special: a first
+# the true $b_{k+1}$. Positions $k =$ {glue:text}`iv_positions`. Position $k = 1$ is special: a first
 # token other than $x_1$ is also what a short answer $y$ looks like.
 
 # %%
 plots.interventions(ex.chains.interventions)
 
 # %% [markdown]
-# From position 2 on, the NTP start and these policies continue from the forced token at least
+# From position $k = 2$ on, the NTP start and these policies continue from the forced token at least
 # {glue:text}`iv_later_own_min:.3f` of the time, and their final answer is then right at most
-# {glue:text}`iv_later_right_max:.3f` of the time. At position 1 the NTP start stops (answers
+# {glue:text}`iv_later_right_max:.3f` of the time. At position $k = 1$ the NTP start stops (answers
 # short) {glue:text}`iv_k1_stop_ntp:.3f` of the time, the CoT-reward policies at least
 # {glue:text}`iv_k1_stop_cot_min:.3f`; the end-to-end policies go on with the true chain
 # {glue:text}`iv_k1_true_e2e_min:.3f` to {glue:text}`iv_k1_true_e2e_max:.3f` of the time.
@@ -182,9 +182,9 @@ plots.interventions(ex.chains.interventions)
 #
 # ### Prompts off the training distribution
 #
-# Every prompt bit is now 1 with probability $q$ (training: $q = 1/2$), $q =$
+# Every prompt bit is now $1$ with probability $q$ (training: $q = 1/2$), $q =$
 # {glue:text}`off_biases`: from mostly zeros, where the running parity stays constant for long
-# stretches, to mostly ones, where it flips at almost every bit. The parity is 1 for
+# stretches, to mostly ones, where it flips at almost every bit. The parity is $1$ for
 # {glue:text}`off_y_min:.3f` to {glue:text}`off_y_max:.3f` of these prompts.
 
 # %%
