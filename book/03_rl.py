@@ -103,8 +103,11 @@ ex.across_ntp_table().round(3)
 # ## The matched-compute baseline: more next-token prediction
 #
 # Is it RL, or just more training? Continue next-token prediction from the same start, on
-# {glue:text}`baseline_factor` fresh demonstrations per response RL sampled (a rollout plus one
-# backward pass per response costs less than that). This baseline is ours, not the paper's.
+# {glue:text}`baseline_factor` fresh demonstrations per response RL sampled. Counted in FLOPs
+# (`companion/flops.py`: training forward and backward passes, and the rollouts at their
+# longest; evaluation left out of both), that gives the baseline
+# {glue:text}`baseline_flop_ratio:.2f` times the compute of the GRPO run, or more. This baseline
+# is ours, not the paper's.
 
 # %%
 plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=ex.baseline.history,

@@ -16,6 +16,8 @@ import pandas as pd
 from .. import parallel
 from ..config import ContinueNTPConfig, NTPRunConfig, Profile, RLConfig, with_
 from ..evaluate import evaluate
+from ..flops import generate_flops, train_flops
+from ..task import VOCAB_SIZE, ParityMixture
 from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
 
 ACCURACY = 0.95  # "reached": greedy accuracy at or above this
@@ -69,6 +71,17 @@ def baseline_config(prof: Profile) -> ContinueNTPConfig:
     responses = r.rl.steps * r.rl.prompts_per_step * r.rl.G
     steps = -(-r.baseline_factor * responses // start.train.batch_size)
     return ContinueNTPConfig(start=start, start_step=start.train.steps, steps=steps)
+
+
+def baseline_flop_ratio(prof: Profile) -> float:
+    """The baseline's counted FLOPs over the headline RL run's, a lower bound: every rollout
+    counted at its longest (the chain's length) and every response in the update (STaR fits
+    only the kept ones); evaluation is left out of both."""
+    r, start, base = prof.rl_after_ntp, start_config(prof), baseline_config(prof)
+    task, m, n = ParityMixture(start.task), start.model, r.rl.prompts_per_step * r.rl.G
+    rl = r.rl.steps * (generate_flops(m, VOCAB_SIZE, n, task.prompt_len, task.max_response)
+                       + train_flops(m, VOCAB_SIZE, n, task.seq_len))
+    return train_flops(m, VOCAB_SIZE, base.steps * start.train.batch_size, task.seq_len) / rl
 
 
 def early_steps(prof: Profile) -> tuple[int, ...]:
@@ -163,13 +176,17 @@ class RLAfterNTPResult:
 
     def _baseline_numbers(self) -> dict:
         bg = self.baseline.history[self.baseline.history.decoding == "greedy"]
+        chance = abs(float(bg.accuracy.max()) - 0.5) <= CHANCE
+        short = float(bg.mean_len.max()) < 2
+        verdict = ("Greedy decoding stays at chance: the longer NTP run keeps the greedy answer "
+                   "short." if chance and short else
+                   "Greedy decoding stays at chance, though the greedy answers lengthen." if chance
+                   else "Greedy decoding leaves chance here: more next-token prediction alone helps "
+                   "at this budget.")
         return {"baseline_factor": self.prof.rl_after_ntp.baseline_factor,
                 "baseline_samples": int(bg.samples.max()), "baseline_max": float(bg.accuracy.max()),
                 "baseline_len": float(bg.mean_len.iloc[-1]),
-                "baseline_verdict": "Greedy decoding stays at chance: the longer NTP run keeps the "
-                "greedy answer short." if abs(float(bg.accuracy.max()) - 0.5) <= CHANCE else
-                "Greedy decoding leaves chance here: more next-token prediction alone helps at this "
-                "budget."}
+                "baseline_flop_ratio": baseline_flop_ratio(self.prof), "baseline_verdict": verdict}
 
     def _early_numbers(self) -> dict:
         table, start, prof = summarize(self.early), self.start, self.prof

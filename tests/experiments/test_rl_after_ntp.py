@@ -56,3 +56,12 @@ def test_a_start_off_chance_is_named():
     out = numbers({"NTP seed 0": grpo_from(0, 0.5, 1.0), "NTP seed 1": grpo_from(1, 0.8, 1.0)})
     assert "1 of the 2 starts answer at chance" in out["across_verdict"]
     assert (out["ntp_seed_greedy_min"], out["ntp_seed_greedy_max"]) == (0.5, 0.8)
+
+
+def test_the_baseline_gets_more_counted_compute_than_the_rl_run_it_matches():
+    # per response: two fresh sequences, each a training pass (three forwards), against one
+    # update (three forwards) and a rollout (about one forward of the whole sequence): about 6/4
+    ratio = rl_after_ntp.baseline_flop_ratio(CPU)
+    assert 1.5 <= ratio < 1.6
+    one = dataclasses.replace(CPU, rl_after_ntp=dataclasses.replace(CPU.rl_after_ntp, baseline_factor=1))
+    assert rl_after_ntp.baseline_flop_ratio(one) == pytest.approx(ratio / 2, rel=0.02)
