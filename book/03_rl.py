@@ -85,11 +85,12 @@ summarize(ex.algorithms).round(3)
 # ## Across NTP seeds
 #
 # The runs above all start from one NTP run. The paper trains its transformers with 3 seeds; here
-# the same NTP run is trained from {glue:text}`n_ntp_seeds` seeds, and GRPO (its first RL seed)
-# runs from each.
+# the same NTP run is trained from {glue:text}`n_ntp_seeds` seeds, and GRPO, REINFORCE and STaR
+# (the first RL seed of each) run from each; the bands span the NTP seeds.
 
 # %%
-plots.rl_curves(histories(ex.across_ntp), hue="run", title="GRPO from each NTP seed")
+plots.rl_curves(histories(ex.across_ntp | ex.across_others), hue="algorithm",
+                title="RL from each NTP seed")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -98,7 +99,10 @@ ex.across_ntp_table().round(3)
 # %% [markdown]
 # The starts' greedy accuracy is {glue:text}`ntp_seed_greedy_min:.3f` to
 # {glue:text}`ntp_seed_greedy_max:.3f`; GRPO ends at {glue:text}`across_final_min:.3f` to
-# {glue:text}`across_final_max:.3f`. {glue:text}`across_verdict`
+# {glue:text}`across_final_max:.3f`. {glue:text}`across_verdict` REINFORCE ends at
+# {glue:text}`reinforce_across_min:.3f` to {glue:text}`reinforce_across_max:.3f`, STaR at
+# {glue:text}`star_across_min:.3f` to {glue:text}`star_across_max:.3f`;
+# {glue:text}`others_across_verdict`
 #
 # ## The matched-compute baseline: more next-token prediction
 #
@@ -175,6 +179,7 @@ plots.rl_curves(histories(ex.hot_star), hue="run", title="STaR at a high samplin
 # | NTP greedy accuracy before RL | chance | {glue:text}`ntp_greedy:.3f` |
 # | RL (GRPO) greedy accuracy | $\approx 100\%$ after few samples | $\geq 0.95$ after {glue:text}`grpo_reach_min:,.0f`-{glue:text}`grpo_reach_max:,.0f` responses; final $\geq$ {glue:text}`grpo_final_min:.3f` |
 # | GRPO across NTP seeds | 3 seeds | {glue:text}`n_ntp_seeds` NTP seeds: final {glue:text}`across_final_min:.3f`-{glue:text}`across_final_max:.3f`, {glue:text}`across_n_reached` reached {glue:text}`reached_at` |
+# | REINFORCE and STaR across NTP seeds | 3 seeds | final {glue:text}`reinforce_across_min:.3f`-{glue:text}`reinforce_across_max:.3f` (REINFORCE), {glue:text}`star_across_min:.3f`-{glue:text}`star_across_max:.3f` (STaR) |
 # | REINFORCE / STaR | also succeed | {glue:text}`reinforce_final:.3f` / {glue:text}`star_final:.3f` |
 # | more NTP, same compute | (not in the paper; ours) | best {glue:text}`baseline_max:.3f` |
 # | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_final:.3f`, length {glue:text}`early_len:.1f` |

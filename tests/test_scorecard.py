@@ -53,7 +53,10 @@ GOOD = {
         "rare_final": 0.9, "n_ntp_seeds": 3, "ntp_seed_greedy_min": 0.49,
         "ntp_seed_greedy_max": 0.51, "across_final_min": 0.99, "across_final_max": 1.0,
         "across_n_reached": 3, "early_window": "250, 375, 500, 625, 1,000",
-        "early_first_reach": "GRPO first reaches 0.95 from the step-625 checkpoint"},
+        "early_first_reach": "GRPO first reaches 0.95 from the step-625 checkpoint",
+        "reinforce_across_n": 3, "reinforce_across_min": 0.99, "reinforce_across_max": 1.0,
+        "reinforce_across_reached": 3, "star_across_n": 3, "star_across_min": 0.99,
+        "star_across_max": 1.0, "star_across_reached": 3},
     "04_test_time": {
         "d": 50, "len_start": 1.0, "len_end_min": 50.0, "len_end_max": 50.0, "n_seeds": 3,
         "long_end": 1.0, "with_length": "Accuracy above chance appears only together with long "
@@ -150,6 +153,8 @@ def test_a_build_where_every_claim_holds_reproduces_every_claim_in_the_book():
     ("RL after NTP: GRPO", {"ntp_seed_greedy_max": 0.7}, PARTLY),  # an NTP seed's start off chance
     ("RL after NTP: REINFORCE", {"reinforce_final": 0.5}, NOT_REPRODUCED),
     ("RL after NTP: STaR", {"star_final": 0.7}, PARTLY),
+    ("RL after NTP: REINFORCE", {"reinforce_across_reached": 2}, PARTLY),  # not every NTP seed
+    ("RL after NTP: STaR", {"star_across_reached": 0}, PARTLY),
     ("Length grows", {"long_end": 0.5}, PARTLY),
     ("Length grows", {"len_end_min": 1.0}, NOT_REPRODUCED),
     ("STaR recursion", {"star_gap3": 0.1}, PARTLY),
@@ -225,9 +230,10 @@ def _companion_sources(module) -> list[Path]:
 @functools.cache
 def produced(module) -> tuple[set[str], set[str], set[str]]:
     """What an experiment module's numbers() can return, read from its source: the literal keys
-    of its dicts and item assignments, the prefixes of keys it builds as f"prefix{name}", and the
-    strings (its own and its companion imports') such a name can be."""
-    keys, prefixes, names = set(), set(), set()
+    of its dicts and item assignments, the prefixes and suffixes of keys it builds as
+    f"prefix{name}" or f"{name}suffix" (as (True, prefix) and (False, suffix)), and the strings
+    (its own and its companion imports') such a name can be."""
+    keys, affixes, names = set(), set(), set()
     for path in _companion_sources(module):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -241,16 +247,20 @@ def produced(module) -> tuple[set[str], set[str], set[str]]:
             elif (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
                   and isinstance(node.slice, ast.Constant)):
                 keys.add(node.slice.value)
-            elif (isinstance(node, ast.JoinedStr) and len(node.values) == 2
-                  and isinstance(node.values[0], ast.Constant)
-                  and isinstance(node.values[1], ast.FormattedValue)):
-                prefixes.add(node.values[0].value)
-    return keys, prefixes, names
+            elif isinstance(node, ast.JoinedStr) and len(node.values) == 2:
+                first, second = node.values
+                if isinstance(first, ast.Constant) and isinstance(second, ast.FormattedValue):
+                    affixes.add((True, first.value))
+                elif isinstance(first, ast.FormattedValue) and isinstance(second, ast.Constant):
+                    affixes.add((False, second.value))
+    return keys, affixes, names
 
 
 def produces(module, name: str) -> bool:
-    keys, prefixes, names = produced(module)
-    return name in keys or any(name.startswith(p) and name[len(p):] in names for p in prefixes)
+    keys, affixes, names = produced(module)
+    return name in keys or any(
+        (name.startswith(a) and name[len(a):] in names) if before else
+        (name.endswith(a) and name[:-len(a)] in names) for before, a in affixes)
 
 
 def test_every_value_a_row_reads_is_one_its_chapters_experiment_returns():
@@ -267,6 +277,8 @@ def test_every_value_a_row_reads_is_one_its_chapters_experiment_returns():
     linear = experiments.claim(5)
     assert produces(linear, "lin_star_within") and produces(linear, "lin_slow_kappa")
     assert not produces(linear, "lin_star_nothing") and not produces(experiments.claim(3), "hot")
+    rl = experiments.claim(3)
+    assert produces(rl, "star_across_min") and not produces(rl, "nothing_across_min")
 
 
 def test_a_built_chapter_that_lacks_a_value_is_named_with_the_value():

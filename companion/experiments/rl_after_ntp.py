@@ -42,6 +42,13 @@ def across_ntp_config(prof: Profile) -> RLConfig:
     return dataclasses.replace(r.rl, algorithm="grpo", seed=r.seeds[0])
 
 
+def across_ntp_others(prof: Profile) -> dict[str, RLConfig]:
+    """REINFORCE and STaR from each NTP seed: their first seed's configs."""
+    r = prof.rl_after_ntp
+    return {a: dataclasses.replace(r.rl, algorithm=a, seed=r.other_seeds[0])
+            for a in ("reinforce", "star")}
+
+
 def rare_start_config(prof: Profile) -> NTPRunConfig:
     """The start with the rarest long data."""
     r = prof.rl_after_ntp
@@ -96,6 +103,8 @@ def runs(prof: Profile) -> dict[str, parallel.Run]:
     # then the other NTP seeds' GRPO runs: their NTP starts are the chapter's longest runs
     out |= {f"NTP seed {s}": rl_task(rl_run(across_ntp_config(prof), start_config(prof, s)))
             for s in other_ntp_seeds(prof)}
+    out |= {f"{a}, NTP seed {s}": rl_task(rl_run(c, start_config(prof, s)))
+            for a, c in across_ntp_others(prof).items() for s in other_ntp_seeds(prof)}
     out |= {"rare start": ntp_run(rare_start_config(prof)),
             "rare": rl_task(rl_run(r.rl, rare_start_config(prof)))}
     out |= {name: rl_task(rl_run(c, start)) for name, c in algorithm_configs(prof).items()}
@@ -116,6 +125,7 @@ class RLAfterNTPResult:
     rare: RLResult
     hot_star: dict[str, RLResult]  # the two hot runs, then STaR at T=1 (end-to-end reward)
     across_ntp: dict[str, RLResult]  # "NTP seed <s>": GRPO from each NTP seed, the headline's first
+    across_others: dict[str, RLResult] | None = None  # "<algorithm>, NTP seed <s>": REINFORCE, STaR
 
     def start_table(self) -> pd.DataFrame:
         h = self.start.history
@@ -133,11 +143,12 @@ class RLAfterNTPResult:
 
     def across_ntp_table(self) -> pd.DataFrame:
         """Per NTP seed: the start's greedy accuracy (RL's evaluation at step 0) and GRPO's
-        result from it."""
-        table = summarize(self.across_ntp).set_index("run")
-        start = {k: float(r.curve("greedy").accuracy.iloc[0]) for k, r in self.across_ntp.items()}
+        result from it (then REINFORCE's and STaR's, when they ran from every seed)."""
+        runs = self.across_ntp | (self.across_others or {})
+        table = summarize(runs).set_index("run")
+        start = {k: float(r.curve("greedy").accuracy.iloc[0]) for k, r in runs.items()}
         return table.assign(**{"NTP greedy accuracy": [start[k] for k in table.index]})[
-            ["NTP greedy accuracy", "final greedy accuracy", "final mean length",
+            ["algorithm", "NTP greedy accuracy", "final greedy accuracy", "final mean length",
              f"responses to {ACCURACY:g}"]]
 
     def _start_numbers(self) -> dict:
@@ -253,6 +264,8 @@ class RLAfterNTPResult:
 
     def _across_ntp_numbers(self) -> dict:
         t = self.across_ntp_table()
+        others = self._across_others_numbers(t[t.algorithm != "grpo"])
+        t = t[t.algorithm == "grpo"]
         at_chance = (t["NTP greedy accuracy"] - 0.5).abs() <= CHANCE
         reached = t[f"responses to {ACCURACY:g}"].notna()
         n, k = len(t), int(reached.sum())
@@ -266,7 +279,24 @@ class RLAfterNTPResult:
                 "ntp_seed_greedy_max": float(t["NTP greedy accuracy"].max()),
                 "across_final_min": float(t["final greedy accuracy"].min()),
                 "across_final_max": float(t["final greedy accuracy"].max()),
-                "across_n_reached": int(reached.sum()), "across_verdict": verdict}
+                "across_n_reached": int(reached.sum()), "across_verdict": verdict, **others}
+
+    @staticmethod
+    def _across_others_numbers(t: pd.DataFrame) -> dict:
+        """REINFORCE's and STaR's finals from every NTP seed, and a sentence on them."""
+        out, said = {}, []
+        for a, name in (("reinforce", "REINFORCE"), ("star", "STaR")):
+            g = t[t.algorithm == a]
+            if not len(g):
+                continue
+            k = int(g[f"responses to {ACCURACY:g}"].notna().sum())
+            out |= {f"{a}_across_min": float(g["final greedy accuracy"].min()),
+                    f"{a}_across_max": float(g["final greedy accuracy"].max()),
+                    f"{a}_across_reached": k, f"{a}_across_n": len(g)}
+            said.append(f"{name} from {'every one' if k == len(g) else f'{k} of them'}")
+        if said:
+            out["others_across_verdict"] = f"{ACCURACY:g} is reached by {' and '.join(said)}."
+        return out
 
     def _hot_numbers(self) -> dict:
         hot = summarize(self.hot_star).set_index("run")["final greedy accuracy"]
@@ -286,6 +316,11 @@ def load(prof: Profile) -> RLAfterNTPResult:
     headline = f"NTP seed {start.config.train.seed}"
     across = {headline: algorithms[f"grpo seed {prof.rl_after_ntp.seeds[0]}"]}
     across |= {f"NTP seed {s}": res[f"NTP seed {s}"] for s in other_ntp_seeds(prof)}
+    others = {}
+    for a, c in across_ntp_others(prof).items():
+        others[f"{a}, {headline}"] = algorithms[f"{a} seed {c.seed}"]
+        others |= {f"{a}, NTP seed {s}": res[f"{a}, NTP seed {s}"] for s in other_ntp_seeds(prof)}
     return RLAfterNTPResult(prof, start=start, algorithms=algorithms, baseline=res["baseline"],
                             early=early, early_start=early_start, rare_start=res["rare start"],
-                            rare=res["rare"], hot_star=hot, across_ntp=across)
+                            rare=res["rare"], hot_star=hot, across_ntp=across,
+                            across_others=others)

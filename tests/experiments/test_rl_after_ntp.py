@@ -65,3 +65,30 @@ def test_the_baseline_gets_more_counted_compute_than_the_rl_run_it_matches():
     assert 1.5 <= ratio < 1.6
     one = dataclasses.replace(CPU, rl_after_ntp=dataclasses.replace(CPU.rl_after_ntp, baseline_factor=1))
     assert rl_after_ntp.baseline_flop_ratio(one) == pytest.approx(ratio / 2, rel=0.02)
+
+
+def other_from(algorithm: str, seed: int, final_acc: float) -> RLResult:
+    cfg = rl_run(rl_after_ntp.across_ntp_others(CPU)[algorithm], rl_after_ntp.start_config(CPU, seed))
+    rows = [{"step": s, "responses": s * 256, "decoding": "greedy", "accuracy": a, "mean_len": 1.0}
+            for s, a in ((0, 0.5), (40, final_acc))]
+    return RLResult(config=cfg, folder=Path("/nonexistent"), history=pd.DataFrame(rows))
+
+
+def test_reinforce_and_star_run_from_every_ntp_seed_and_are_counted_apart_from_grpo():
+    runs = rl_after_ntp.runs(CPU)
+    for a in ("reinforce", "star"):
+        for s in CPU.rl_after_ntp.ntp_seeds[1:]:
+            key = runs[f"{a}, NTP seed {s}"].key
+            assert key.rl.algorithm == a and key.start.train.seed == s
+    grpo = {f"NTP seed {s}": grpo_from(s, 0.5, 1.0) for s in range(3)}
+    others = {f"reinforce, NTP seed {s}": other_from("reinforce", s, a)
+              for s, a in enumerate((1.0, 0.97, 0.6))}
+    others |= {f"star, NTP seed {s}": other_from("star", s, 1.0) for s in range(3)}
+    res = rl_after_ntp.RLAfterNTPResult(CPU, *([None] * 8), across_ntp=grpo, across_others=others)
+    out = res._across_ntp_numbers()
+    assert out["across_n_reached"] == 3 and out["n_ntp_seeds"] == 3  # GRPO's alone
+    assert (out["reinforce_across_min"], out["reinforce_across_reached"]) == (0.6, 2)
+    assert out["star_across_reached"] == 3
+    assert out["others_across_verdict"] == ("0.95 is reached by REINFORCE from 2 of them and STaR "
+                                            "from every one.")
+    assert list(res.across_ntp_table().algorithm) == ["grpo"] * 3 + ["reinforce"] * 3 + ["star"] * 3
