@@ -106,6 +106,20 @@ plots.accuracy_vs_samples(ex.leaps, hue="chain")
 # full chain after {glue:text}`leap1_steps:,` steps. Measured here: {glue:text}`leap_verdict` (A
 # leap-2 step combines two new bits, which is harder to learn than one.)
 #
+# What chapter 1's argument predicts for this encoding **(reconstructed)**: the first token of the
+# leap-2 chain, $b_2 = x_1 \oplus x_2$, is as independent of $y$ as $b_1$ is, so a model that
+# learned everything but $x \to y$ emits it first with probability $(1+p)/2$ and continues after
+# it with probability $2p/(1+p)$, exactly as for the full chain: the threshold stays at $1/3$,
+# whatever the chain after the first token. Measured after that first token (chapter 2's coin,
+# {glue:text}`leap_coin_prompts:,` prompts): the leap-2 model emits $b_2$ first with probability
+# {glue:text}`leap_first:.3f` (closed form $(1+p)/2 =$ {glue:text}`leap_first_pred:.3f`) and
+# continues after it with probability {glue:text}`leap_coin:.3f`, the full-chain model at the
+# same $d$ after $b_1$ with {glue:text}`leap_coin_full:.3f`, against $2p/(1+p) =$
+# {glue:text}`leap_coin_pred:.3f`; measured: {glue:text}`leap_coin_verdict`
+# (tolerance {glue:text}`leap_coin_tol`). By this argument alone no encoding whose first token
+# says nothing about $y$ moves the threshold; where the paper's partial chains let NTP learn below
+# $1/3$, the model must learn more than the argument assumes (our reading, not the paper's).
+#
 # ## A length penalty
 #
 # The reward minus $\lambda \cdot$ (response tokens / chain length): a full chain costs $\lambda$,

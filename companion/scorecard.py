@@ -393,7 +393,8 @@ CLAIMS: tuple[Claim, ...] = (
           "our leap-2 encoding, every second running parity, is (reconstructed).",
           "at $p_{{cot}} =$ {leap_p}, $d =$ {leap_d}, {leap2_steps:,} NTP steps: leap-2 greedy "
           "{leap2_acc:.3f} (its sampled long answers {leap2_acc_long:.2f} right), full chain "
-          "{leap1_acc:.3f}",
+          "{leap1_acc:.3f}; the coin after the leap-2 chain's first token {leap_coin:.3f} against "
+          "$2p/(1+p) =$ {leap_coin_pred:.3f}: {leap_coin_verdict}",
           rule_leap, uses=("leap_verdict",)),
     Claim("Length penalty", "04_test_time", "A length penalty",
           "(ours; a reviewers' question) With a penalty $\\lambda$ per full chain, the chain still "

@@ -63,6 +63,7 @@ GOOD = {
         "answers", "star_p0": 0.25, "star_p1": 0.4, "star_pred1": 0.4, "star_gap_rounds": "1 to 3",
         "star_gap3": 0.01, "star_switch": "greedy switches", "leap_p": 0.25, "leap_d": 16,
         "leap2_steps": 1000, "leap2_acc": 0.95, "leap2_acc_long": 0.95, "leap1_acc": 0.5,
+        "leap_coin": 0.4, "leap_coin_pred": 0.4, "leap_coin_verdict": "the leap-2 model's coin ...",
         "leap_verdict": "the partial chain lets next-token prediction alone generalize below 1/3, "
         "as the paper reports.", "pen_lo": 0.3, "pen_lo_acc": 1.0, "pen_lo_len": 50.0,
         "pen_hi": 0.7, "pen_hi_acc": 0.5, "pen_hi_len": 1.0,

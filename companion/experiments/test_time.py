@@ -17,9 +17,11 @@ import pandas as pd
 
 from .. import parallel
 from ..config import NTPRunConfig, Profile, RLConfig, with_
-from ..theory import star_long_fractions, star_step
+from ..evaluate import coin
+from ..theory import continue_prob, first_c1_prob, star_long_fractions, star_step
 from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task, summarize
 from . import faithfulness
+from .ntp_threshold import COIN_PROMPTS, COIN_SEED, COIN_TOL
 from .rl_after_ntp import CHANCE, algorithm_configs, hot_star_configs, start_config
 
 GAP_ROUNDS = (1, 3)  # the STaR rounds whose measured long fraction is compared with 2p/(1+p)
@@ -155,7 +157,8 @@ class TestTimeResult:
         else:
             verdict = ("the leap-2 chain is learned, yet greedy decoding still answers short: the "
                        "paper's claim is not reproduced at this scale.")
-        return {"leap_p": leap2.config.task.p_cot, "leap_d": leap2.config.task.d,
+        return {**self._leap_coin_numbers(), "leap_p": leap2.config.task.p_cot,
+                "leap_d": leap2.config.task.d,
                 "leap_d_note": "the headline's d" if leap2.config.task.d == d else
                 f"smaller than the headline's d = {d}, for the {self.prof.name} profile's time "
                 "budget; the full-chain run is chapter 2's sweep run at this d",
@@ -163,6 +166,30 @@ class TestTimeResult:
                 "leap2_acc": acc, "leap2_len": leap2.final("greedy")["mean_len"],
                 "leap2_acc_long": acc_long, "leap1_acc": full.final("greedy")["accuracy"],
                 "leap_verdict": verdict}
+
+    def _leap_coin_numbers(self) -> dict:
+        """Chapter 1's coin after each chain's first token, against 2p/(1+p): the closed form
+        holds for any chain whose first token says nothing about y (reconstructed)."""
+        p = self.leap2.config.task.p_cot
+        pred, first_pred = float(continue_prob(p)), float(first_c1_prob(p))
+        leap, full = (coin(r.load_model(), r.task, COIN_PROMPTS, COIN_SEED)
+                      for r in (self.leap2, self.full))
+        if abs(leap["continue"] - pred) <= COIN_TOL:
+            verdict = ("the leap-2 model's coin is the closed form's "
+                       + ("and below 1/2, so greedy decoding answers short: this encoding leaves "
+                          "the threshold at 1/3, as chapter 1 predicts" if pred < 0.5 else
+                          "and above 1/2, so greedy decoding goes long"))
+        elif abs(leap["first_c1"] - 0.5) <= COIN_TOL and abs(leap["continue"] - p) <= COIN_TOL:
+            verdict = ("the leap-2 model has not learned even the chain's first token: it emits "
+                       "it half the time and then continues about as often as long data is "
+                       "(p_cot), so the argument's premise does not hold for it at this budget")
+        else:
+            verdict = (f"the leap-2 model's coin is {abs(leap['continue'] - pred):.3f} away from "
+                       "the closed form: chapter 1's argument does not describe this model")
+        return {"leap_coin": leap["continue"], "leap_coin_full": full["continue"],
+                "leap_first": leap["first_c1"], "leap_first_pred": first_pred,
+                "leap_coin_pred": pred, "leap_coin_tol": COIN_TOL, "leap_coin_prompts": COIN_PROMPTS,
+                "leap_coin_verdict": verdict}
 
     def _penalty_numbers(self) -> dict:
         pen, lp = summarize(self.penalised).set_index("run"), self.prof.test_time.length_penalties
