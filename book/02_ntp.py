@@ -61,7 +61,8 @@ plots.sweep_accuracy(final)
 # $p_{cot} = 0.5$ it is {glue:text}`acc_high:.3f` (closed form: $1$). Measured against chapter 1's
 # closed form, {glue:text}`sweep_verdict`. Close to the threshold a finite run can land on either
 # side: the continuation probability $2p/(1+p)$ is close to $1/2$ there, and the model has to have
-# learned the chain first.
+# learned the chain first. So the two points nearest $1/3$ run with more seeds:
+# {glue:text}`near_text`; {glue:text}`near_verdict`.
 #
 # ## Calibrated in length
 #

@@ -29,7 +29,8 @@ TINY = Profile(
     name="tiny", needs_gpu=False, workers=1,
     description="CI smoke scale: seconds per chapter; the numbers only show the plumbing works",
     headline=_TINY_HEADLINE,
-    ntp_threshold=NTPThreshold(sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5)),
+    ntp_threshold=NTPThreshold(sweep=SweepConfig(base=_TINY_HEADLINE, p_cots=(0.1, 0.5),
+                                                 near_seeds=(1,)),
                                long_run_p_cots=(0.1, 0.25), long_run_steps=30),
     rl_after_ntp=RLAfterNTP(rl=_TINY_RL, seeds=(0, 1, 2), other_seeds=(0,), ntp_seeds=(0, 1),
                             start_steps=30, early_steps=(10,), baseline_factor=2, rare_p_cot=0.01,
@@ -90,7 +91,7 @@ CPU = Profile(
     # (a second one at p_cot=0.1 needs ~2000 steps)
     ntp_threshold=NTPThreshold(
         sweep=SweepConfig(base=with_(_CPU_HEADLINE, d=16, steps=1000),
-                          p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5)),
+                          p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5), near_seeds=(1, 2)),
         long_run_p_cots=(0.25,), long_run_steps=1000),
     # 32 prompts x G=8, lr 2e-4 with cosine decay, no KL: higher lrs corrupted the chain
     rl_after_ntp=RLAfterNTP(rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=40, eval_every=10),

@@ -177,15 +177,29 @@ class SweepConfig:
     base: NTPRunConfig
     p_cots: tuple[float, ...]
     seeds: tuple[int, ...] = (0,)
+    # more seeds at the two points nearest the threshold 1/3 (one on each side), where a finite
+    # run can land on either side of it
+    near_seeds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for p in self.p_cots:
             check_float("p_cots[i]", p, 0.0, 1.0)
-        for s in self.seeds:
-            check_int("seeds[i]", s, 0)
+        for name in ("seeds", "near_seeds"):
+            for s in getattr(self, name):
+                check_int(f"{name}[i]", s, 0)
+
+    def near(self) -> tuple[float, ...]:
+        """The sweep points nearest 1/3: the largest below it and the smallest above it."""
+        below = [p for p in self.p_cots if p < 1 / 3]
+        above = [p for p in self.p_cots if p > 1 / 3]
+        return tuple(([max(below)] if below else []) + ([min(above)] if above else []))
+
+    def seeds_at(self, p: float) -> tuple[int, ...]:
+        extra = self.near_seeds if p in self.near() else ()
+        return tuple(dict.fromkeys((*self.seeds, *extra)))
 
     def runs(self) -> list[NTPRunConfig]:
-        return [with_(self.base, p_cot=p, seed=s) for p in self.p_cots for s in self.seeds]
+        return [with_(self.base, p_cot=p, seed=s) for p in self.p_cots for s in self.seeds_at(p)]
 
 
 def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None,

@@ -125,8 +125,21 @@ class NTPThresholdResult:
             "knows_chain": "The knowledge is there; greedy decoding does not use it."
                            if acc_long >= 0.9 else "At this budget the chain itself is not fully "
                            "learned yet, which RL will need (chapter 3).",
-            **self.coin_numbers(),
+            **self.coin_numbers(), **self.near_numbers(),
         }
+
+    def near_numbers(self) -> dict:
+        """Every seed at the two sweep points nearest 1/3, against the closed form."""
+        g = self.final[self.final.decoding == "greedy"]
+        near = {p: g[g.p_cot == p].accuracy for p in self.prof.ntp_threshold.sweep.near()}
+        off = [(p, a) for p, accs in near.items() for a in accs
+               if abs(a - float(theory.greedy_accuracy(p))) > 0.05]
+        n = sum(len(a) for a in near.values())
+        return {"near_text": "; ".join(f"at p_cot = {p:g}, {len(a)} seed(s): greedy accuracy "
+                                       f"{a.min():.3f} to {a.max():.3f}" for p, a in near.items()),
+                "near_verdict": (f"all {n} runs are within 0.05 of the closed form" if not off else
+                                 f"{len(off)} of {n} runs are more than 0.05 away from the closed "
+                                 "form: " + ", ".join(f"{a:.3f} at p_cot = {p:g}" for p, a in off))}
 
 
 def load(prof: Profile) -> NTPThresholdResult:

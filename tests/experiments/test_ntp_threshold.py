@@ -1,5 +1,7 @@
 """companion/experiments/ntp_threshold.py: the computed verdicts of chapter 2's coin section."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -53,3 +55,25 @@ def test_the_coin_is_measured_on_every_run_of_the_chapter(monkeypatch):
     t = ex.coin
     assert len(t) == len(ex.sweep) + len(ex.long_runs)
     assert t["continue"].between(0, 1).all() and t.first_c1.between(0, 1).all()
+
+
+def test_the_points_nearest_the_threshold_get_the_extra_seeds():
+    sweep = get_profile("cpu").ntp_threshold.sweep
+    assert sweep.near() == (0.3, 0.4)
+    runs = [(c.task.p_cot, c.train.seed) for c in sweep.runs()]
+    assert [s for p, s in runs if p == 0.3] == [0, 1, 2] and [s for p, s in runs if p == 0.1] == [0]
+    assert len(runs) == len(set(runs))  # a seed given twice is one run
+    below = dataclasses.replace(sweep, p_cots=(0.1, 0.2))
+    assert below.near() == (0.2,)  # nothing above 1/3: one point
+
+
+def test_every_near_seed_is_checked_against_the_closed_form(monkeypatch):
+    rows = [{"p_cot": p, "decoding": "greedy", "accuracy": a}
+            for p, a in ((0.3, 0.5), (0.3, 0.52), (0.3, 0.7), (0.4, 1.0), (0.4, 0.99), (0.1, 0.5))]
+    monkeypatch.setattr(NTPThresholdResult, "final", property(lambda self: pd.DataFrame(rows)))
+    res = NTPThresholdResult(get_profile("cpu"), sweep=[], long_runs=[])
+    n = res.near_numbers()
+    assert n["near_text"] == ("at p_cot = 0.3, 3 seed(s): greedy accuracy 0.500 to 0.700; at "
+                              "p_cot = 0.4, 2 seed(s): greedy accuracy 0.990 to 1.000")
+    assert n["near_verdict"] == ("1 of 5 runs are more than 0.05 away from the closed form: "
+                                 "0.700 at p_cot = 0.3")
