@@ -29,8 +29,9 @@ def forward_flops(cfg: ModelConfig, vocab_size: int, tokens: int, context_before
     return weights + 4 * cfg.n_layer * cfg.n_embd * attended
 
 
-def train_flops(cfg: ModelConfig, vocab_size: int, sequences: int, seq_len: int) -> float:
-    """Forward and backward (twice the forward) over ``sequences`` padded sequences."""
+def train_flops(cfg: ModelConfig, vocab_size: int, sequences: int, seq_len):
+    """Forward and backward (twice the forward) over ``sequences`` padded sequences of
+    ``seq_len`` tokens (a number, or a tensor of lengths: one count per element)."""
     return 3 * sequences * forward_flops(cfg, vocab_size, seq_len)
 
 

@@ -19,9 +19,10 @@ import lightning as L
 import torch
 
 from ..config import NTPRunConfig, with_
+from ..flops import train_flops
 from ..objective import ntp_loss
 from ..profiles import get_profile
-from ..task import PAD, ParityMixture
+from ..task import PAD, VOCAB_SIZE, ParityMixture
 from ..train.data import ParityDataModule
 from ..train.ntp import NTPModule, build_model
 from .table import table_rows
@@ -67,19 +68,17 @@ def step_tokens_and_flops(cfg: NTPRunConfig, steps: int, seed: int = 0) -> tuple
     """Tokens actually computed (right-sized padding) and training FLOPs for ``steps`` batches
     drawn from a generator seeded with ``seed`` (totals: divide by ``steps`` for one step).
 
-    FLOPs: 6 N per token for the weights (forward + backward) plus 12 L C T per token for
-    attention scores (the PaLM appendix estimate), N the non-embedding parameters.
+    FLOPs: :func:`companion.flops.train_flops` of each sequence up to its last response token
+    (the weights' products and causal attention, forward and backward).
     """
     task = ParityMixture(cfg.task)
     gen = torch.Generator().manual_seed(seed)
-    m = cfg.model
-    n_params = 12 * m.n_layer * m.n_embd ** 2
     tokens = flops = 0.0
     for _ in range(steps):
         b = task.sample(cfg.train.batch_size, gen)
         lens = (b.loss_mask[:, 1:] * torch.arange(1, b.tokens.shape[1])).amax(dim=1).float()
         tokens += float(lens.sum())
-        flops += float((6 * n_params * lens + 12 * m.n_layer * m.n_embd * lens ** 2).sum())
+        flops += float(train_flops(cfg.model, VOCAB_SIZE, 1, lens).sum())
     return tokens, flops
 
 
