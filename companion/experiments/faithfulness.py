@@ -12,6 +12,7 @@ earns its reward only if the chain is exact).
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ from ..runtime import set_threads
 from ..task import ParityMixture
 from ..train import ntp_run, rl_run, rl_task, train_rl
 from ..train.ntp import train_ntp
+from ..train.shell import write_timing
 from .rl_after_ntp import ACCURACY, CHANCE, algorithm_configs, start_config
 
 PROBE_SEED = 11  # the probes' prompts: the same for every policy
@@ -66,6 +68,7 @@ def _policy(cfg: ProbeConfig):
 
 
 def _probe(cfg: ProbeConfig, folder: Path) -> None:
+    t0 = time.perf_counter()
     set_threads()  # one torch thread, as a training run: two probes at once on two cores
     start = cfg.policy.start if isinstance(cfg.policy, RLRunConfig) else cfg.policy
     task, model = ParityMixture(start.task), _policy(cfg)
@@ -86,6 +89,7 @@ def _probe(cfg: ProbeConfig, folder: Path) -> None:
     for name, rows in (("chains", chains), ("positions", positions),
                        ("interventions", interventions)):
         pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
+    write_timing(folder, total_s=time.perf_counter() - t0)
 
 
 def probe_policy(cfg: ProbeConfig) -> dict[str, pd.DataFrame]:

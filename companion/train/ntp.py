@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import signal
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..objective import ntp_loss
 from ..parallel import Run
 from ..task import VOCAB_SIZE, ParityMixture
 from .data import ParityDataModule
-from .shell import EvalEvery, optimizer, trainer
+from .shell import EvalEvery, optimizer, trainer, write_timing
 
 RESUME = "resume"  # subfolder of a partial run: Lightning's last.ckpt, to resume from
 CONTINUED_DATA_SEED = 7919  # a continuation draws from a stream the original run never used
@@ -152,6 +153,7 @@ def _resumable(ckpt: Path) -> bool:
 def _fit_ntp(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progress: bool) -> None:
     """Train ``init`` into ``folder``, checkpointing every ``eval_every`` steps into
     ``folder/resume`` and continuing from the checkpoint found there, if any."""
+    t0 = time.perf_counter()
     task = ParityMixture(cfg.task)
     module = NTPModule(init, cfg.train)
     evaluator = EvalEvery(measure_ntp(task, cfg), cfg.train.eval_every)
@@ -191,6 +193,7 @@ def _fit_ntp(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progres
         return  # under DDP (one process per device) the first process writes the results
     torch.save(init.state_dict(), folder / "model.pt")
     pd.DataFrame(evaluator.rows).to_csv(folder / "history.csv", index=False)
+    write_timing(folder, total_s=time.perf_counter() - t0, evaluation_s=evaluator.seconds)
     shutil.rmtree(folder / RESUME, ignore_errors=True)  # a finished run needs no optimizer state
 
 

@@ -12,6 +12,7 @@ config and the start step (kind ``"rl"``), like ``train_ntp``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,7 +32,7 @@ from ..parallel import Run
 from ..task import EOS, PAD, VOCAB_SIZE, ParityMixture, rewards
 from .data import PromptStream
 from .ntp import ntp_run, start_of
-from .shell import EvalEvery, frozen_copy, optimizer, trainer
+from .shell import EvalEvery, frozen_copy, optimizer, trainer, write_timing
 
 
 class Environment(Protocol):
@@ -56,6 +57,7 @@ class RLModule(L.LightningModule):
             self._frozen["sampler"] = frozen_copy(policy)
         self.gen: torch.Generator | None = None
         self.rows: list[dict] = []
+        self.rollout_seconds = 0.0  # wall time in env.rollout, this process (`make bench`)
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx):
         return batch  # prompts stay where the environment made them; rollouts are moved below
@@ -71,7 +73,9 @@ class RLModule(L.LightningModule):
         sampler = self._frozen.get("sampler", self.policy)
         if c.round_steps > 1 and step % c.round_steps == 0:
             sampler.load_state_dict(self.policy.state_dict())  # a new STaR round
+        t0 = time.perf_counter()
         roll, r, stats = self.env.rollout(sampler, prompts, step, self.gen)
+        self.rollout_seconds += time.perf_counter() - t0
         on_device = Rollout(*(t.to(self.device) for t in (roll.bits, roll.responses, roll.tokens,
                                                            roll.loss_mask)))
         loss, loss_stats = rl_objective(self.policy, on_device, r.to(self.device), c.algorithm, c.G,
@@ -162,6 +166,7 @@ class RLResult:
 
 
 def _fit_rl(run: RLRunConfig, folder: Path, progress: bool) -> None:
+    t0 = time.perf_counter()
     task = ParityMixture(run.start.task)
     policy = start_of(run.start).load_model(run.start_step).train()
     module = RLModule(policy, ParityRL(task, run.rl), run.rl)
@@ -181,6 +186,8 @@ def _fit_rl(run: RLRunConfig, folder: Path, progress: bool) -> None:
     torch.save(policy.state_dict(), folder / "model.pt")
     hist = pd.concat([pd.DataFrame(evaluator.rows), pd.DataFrame(module.rows)], ignore_index=True)
     hist.to_csv(folder / "history.csv", index=False)
+    write_timing(folder, total_s=time.perf_counter() - t0, evaluation_s=evaluator.seconds,
+                 rollout_s=module.rollout_seconds)
 
 
 def rl_run(cfg: RLConfig, start: NTPRunConfig, step: int | None = None) -> RLRunConfig:

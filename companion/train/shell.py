@@ -4,7 +4,10 @@ evaluation callback. NTP, RL and the language-model path differ only in their Li
 from __future__ import annotations
 
 import copy
+import json
+import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -63,13 +66,16 @@ class EvalEvery(L.Callback):
         self.measure, self.every, self.at_start = measure, every, at_start
         self.rows: list[dict] = []
         self._last: int | None = None
+        self.seconds = 0.0  # wall time spent measuring in this process (`make bench` reads it)
 
     def _eval(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         step = trainer.global_step
         if self._last == step or not trainer.is_global_zero:
             return
         self._last = step
+        t0 = time.perf_counter()
         self.rows += self.measure(pl_module, step)
+        self.seconds += time.perf_counter() - t0
 
     def on_train_start(self, trainer, pl_module):
         if self.at_start:
@@ -88,3 +94,12 @@ class EvalEvery(L.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.rows = [dict(r) for r in state_dict["rows"]]
         self._last = state_dict.get("last")
+
+
+TIMING = "timing.json"  # in a finished run's folder: where its time went (`make bench` reads it)
+
+
+def write_timing(folder: Path, **seconds: float) -> None:
+    """Record the wall seconds of a run (``total_s``, of this attempt for a resumed run) and of
+    its parts (evaluation, rollouts), measured in this process, beside its results."""
+    (folder / TIMING).write_text(json.dumps({k: round(v, 3) for k, v in seconds.items()}))

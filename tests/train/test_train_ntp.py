@@ -2,6 +2,7 @@
 continuing a finished run, and two processes asked for the same run at once."""
 
 import dataclasses
+import json
 import multiprocessing
 import os
 import sys
@@ -40,10 +41,12 @@ def test_a_short_fit_lowers_the_loss_and_records_history(tiny_cfg, isolated_cach
     assert {"accuracy", "long_frac", "mean_len", "median_len", "acc_long", "acc_short"} <= set(h.columns)
     assert (h.samples == h.step * cfg.train.batch_size).all()
     assert run.checkpoint_steps == [10, 20]
-    # what a finished run keeps: the weights, the history, its checkpoints, its config; no
-    # optimizer state to resume from, no logger output
+    # what a finished run keeps: the weights, the history, its checkpoints, its config and
+    # where its time went; no optimizer state to resume from, no logger output
     assert sorted(p.name for p in run.folder.iterdir()) == [
-        "checkpoints", "config.json", "history.csv", "model.pt"]
+        "checkpoints", "config.json", "history.csv", "model.pt", "timing.json"]
+    timing = json.loads((run.folder / "timing.json").read_text())
+    assert 0 < timing["evaluation_s"] < timing["total_s"]
     pd.testing.assert_frame_equal(pd.read_csv(run.folder / "history.csv"), h)
     early = run.load_model(10)
     assert not torch.equal(early.wte.weight, run.load_model().wte.weight)

@@ -4,6 +4,7 @@ check that RL lifts a below-threshold NTP model well above chance."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 
 import pytest
@@ -63,6 +64,10 @@ def test_train_rl_is_cached_and_deterministic(isolated_cache):
     assert set(stacked.run) == {"a", "early"} and (stacked.chapter == 3).all()
     assert sorted(stacked.start_step.unique()) == [10, 30]
     assert len(cache.list_runs()) == 3  # the NTP start and the two RL runs
+    # where the run's time went: evaluation and rollouts, parts of its total
+    timing = json.loads((c.folder / "timing.json").read_text())
+    assert 0 < timing["evaluation_s"] and 0 < timing["rollout_s"]
+    assert timing["evaluation_s"] + timing["rollout_s"] < timing["total_s"]
 
 
 def test_rl_with_the_cache_off_trains_its_start_once(monkeypatch):
