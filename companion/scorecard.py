@@ -312,7 +312,8 @@ CLAIMS: tuple[Claim, ...] = (
           "answers, even after $\\sim 10^7$ samples at $d = 50$; above $1/3$ it generalizes "
           "(paper, Fig. 2, Theorem 1).",
           "sweep ($d =$ {sweep_d}): greedy {acc_low:.3f} at $p_{{cot}} = 0.1$, {acc_high:.3f} at "
-          "$p_{{cot}} = 0.5$, {sweep_verdict}; headline ($d =$ {long_d}): greedy at most "
+          "$p_{{cot}} = 0.5$, {sweep_verdict}; nearest $1/3$, {near_text}: {near_verdict}; "
+          "headline ($d =$ {long_d}): greedy at most "
           "{long_final_acc:.3f} after {long_samples:,} samples, median length {long_final_len:.0f}",
           rule_ntp_threshold),
     Claim("Calibration", "02_ntp", "Calibrated in length",

@@ -40,7 +40,9 @@ GOOD = {
         "sweep_verdict": verdict(pd.Series([0.5, 1.0], index=[0.1, 0.5]), [0.5, 1.0], tol=0.05),
         "long_samples": 256_000, "long_final_len": 1.0, "calib_gap": 0.01, "coin_n": 8,
         "coin_prompts": 2000, "coin_gap": 0.02, "coin_y_gap": 0.0,
-        "coin_crossing_text": "at about p_cot = 0.33"},
+        "coin_crossing_text": "at about p_cot = 0.33",
+        "near_text": "at p_cot = 0.3, 3 seed(s): greedy accuracy 0.500 to 0.510",
+        "near_verdict": "all 6 runs are within 0.05 of the closed form"},
     "03_rl": {
         "ntp_greedy": 0.5, "d": 50, "p_cot": 0.25, "grpo_final_min": 1.0, "n_seeds": 3,
         "grpo_n_reached": 3, "reached_at": ACCURACY, "grpo_reach_min": 2560.0,
