@@ -108,10 +108,10 @@ ex.across_ntp_table().round(3)
 #
 # Is it RL, or just more training? Continue next-token prediction from the same start, on
 # {glue:text}`baseline_factor` fresh demonstrations per response RL sampled. Counted in FLOPs
-# (`companion/flops.py`: training forward and backward passes, and the rollouts at their
-# longest; evaluation left out of both), that gives the baseline
-# {glue:text}`baseline_flop_ratio:.2f` times the compute of the GRPO run, or more. This baseline
-# is ours, not the paper's.
+# (`companion/flops.py`: forward and backward passes run to each sequence's end, the GRPO run's
+# rollouts decoded as long as they were; evaluation left out of both), that gives the baseline
+# {glue:text}`baseline_flop_ratio:.2f` times the compute of the GRPO run. This baseline is ours,
+# not the paper's.
 
 # %%
 plots.rl_curves(hist[hist.algorithm == "grpo"], hue="algorithm", ntp=ex.baseline.history,

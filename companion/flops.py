@@ -4,12 +4,20 @@ Counted, not measured: 2 FLOPs per multiply-add of every matrix product the mode
 weights of attention, MLP and output head; embeddings are lookups), plus the attention scores and
 their weighted sum over the causal context. A backward pass costs twice the forward. LayerNorm,
 softmax and the optimizer are left out (a few percent at these sizes). Generation with the KV
-cache runs one forward token per new token, attending to everything before it.
+cache runs one forward token per new token, attending to everything before it. Training runs
+each sequence only up to its last target (right-sized padding, ``objective.ntp_loss``): a
+response of ``n`` tokens and ``<eos>`` after a prompt of ``P`` tokens costs ``P + n`` positions.
 """
 
 from __future__ import annotations
 
-from .config import ModelConfig
+from typing import TYPE_CHECKING
+
+from .config import ModelConfig, NTPRunConfig, RLRunConfig
+from .task import VOCAB_SIZE, ParityMixture
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def matmul_params(cfg: ModelConfig, vocab_size: int) -> int:
@@ -44,3 +52,50 @@ def generate_flops(cfg: ModelConfig, vocab_size: int, sequences: int, prompt_len
     attended = fed * prompt_len + fed * (fed + 1) / 2
     one = 2 * matmul_params(cfg, vocab_size) * fed + 4 * cfg.n_layer * cfg.n_embd * attended
     return sequences * (forward_flops(cfg, vocab_size, prompt_len) + one)
+
+
+def mixture_train_flops(cfg: ModelConfig, vocab_size: int, sequences: float, prompt_len: int,
+                        chain_len: int, p_cot: float) -> float:
+    """Training on ``sequences`` draws of the short/long mixture, in expectation: a short
+    answer runs ``prompt_len + 1`` positions, a long one ``prompt_len + chain_len``."""
+    short = train_flops(cfg, vocab_size, 1, prompt_len + 1)
+    long_ = train_flops(cfg, vocab_size, 1, prompt_len + chain_len)
+    return sequences * ((1 - p_cot) * short + p_cot * long_)
+
+
+# --- whole runs of the parity task, from their config and history ------------------------------
+def decode_steps(task: ParityMixture, long_frac: float, malformed_frac: float = 0.0) -> int:
+    """Decoding steps of a batch: the chain's length if any answer was long (or had no <eos>),
+    else two (the answer and <eos>)."""
+    return 2 if long_frac == 0 and malformed_frac == 0 else task.max_response
+
+
+def ntp_flops(cfg: NTPRunConfig, steps: int) -> float:
+    """``steps`` NTP training steps of ``cfg`` (its batch, its mixture), in expectation."""
+    task = ParityMixture(cfg.task)
+    return mixture_train_flops(cfg.model, VOCAB_SIZE, steps * cfg.train.batch_size,
+                               task.prompt_len, task.chain_len, cfg.task.p_cot)
+
+
+def evaluation_flops(cfg: NTPRunConfig, history: "pd.DataFrame") -> float:
+    """Every greedy and sampled evaluation in ``history`` (``cfg.eval.n_prompts`` prompts each)."""
+    task = ParityMixture(cfg.task)
+    rows = history[history.decoding.isin(["greedy", "sampled"])]
+    return sum(generate_flops(cfg.model, VOCAB_SIZE, cfg.eval.n_prompts, task.prompt_len,
+                              decode_steps(task, r.long_frac, getattr(r, "malformed_frac", 0.0)))
+               for r in rows.itertuples())
+
+
+def rl_flops(run: RLRunConfig, history: "pd.DataFrame") -> dict[str, float]:
+    """An RL run's rollouts and updates, step by step from its rollout rows: each step's
+    responses decoded as :func:`decode_steps` says, its update right-sized to the step's mean
+    response length (STaR fits only the kept responses)."""
+    task, m = ParityMixture(run.start.task), run.start.model
+    n = run.rl.prompts_per_step * run.rl.G
+    rollouts = updates = 0.0
+    for r in history[history.decoding == "rollout"].itertuples():
+        rollouts += generate_flops(m, VOCAB_SIZE, n, task.prompt_len,
+                                   decode_steps(task, r.long_frac, getattr(r, "malformed_frac", 0.0)))
+        trained = getattr(r, "kept", n) if run.rl.algorithm == "star" else n
+        updates += train_flops(m, VOCAB_SIZE, trained, task.prompt_len + r.mean_len)
+    return {"rollouts": rollouts, "updates": updates}

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from companion.config import ModelConfig
-from companion.flops import forward_flops, generate_flops, matmul_params, train_flops
+from companion.flops import (forward_flops, generate_flops, matmul_params, mixture_train_flops,
+                             train_flops)
 from companion.model import GPT
 
 CFG = ModelConfig(n_layer=2, n_head=2, n_embd=4, block_size=16, tie_weights=False)
@@ -31,3 +32,10 @@ def test_training_is_three_forwards_and_generation_feeds_back_all_but_the_last_t
     assert generate_flops(CFG, V, 1, prompt_len=4, steps=1) == forward_flops(CFG, V, 4)
     three = forward_flops(CFG, V, 4) + forward_flops(CFG, V, 1, 4) + forward_flops(CFG, V, 1, 5)
     assert generate_flops(CFG, V, 7, prompt_len=4, steps=3) == pytest.approx(7 * three)
+
+
+def test_the_mixture_costs_short_and_long_sequences_in_proportion():
+    short, long_ = train_flops(CFG, V, 1, 5), train_flops(CFG, V, 1, 8)  # prompt 4, chain 4
+    assert mixture_train_flops(CFG, V, 10, prompt_len=4, chain_len=4, p_cot=0.25) == pytest.approx(
+        10 * (0.75 * short + 0.25 * long_))
+    assert mixture_train_flops(CFG, V, 10, 4, 4, 0.0) == 10 * short

@@ -2,9 +2,9 @@
 time of chapters 2-4 went.
 
 FLOPs are counted (:mod:`companion.flops`) from each cached run's config and history: NTP
-training steps, every evaluation (a batch decodes to the chain's length when any answer in it
-is long, else two tokens), RL rollouts (likewise, from each step's rollout statistics) and
-updates (STaR fits only the kept samples), and the chain probes. Seconds come from each run's
+training steps (right-sized, in expectation over the mixture), every evaluation (a batch decodes
+to the chain's length when any answer in it is long, else two tokens), RL rollouts (likewise,
+from each step's rollout statistics) and updates, and the chain probes. Seconds come from each run's
 ``timing.json``; the chapters' and the book's wall times from the build's ``timings.csv``.
 Nothing is trained here: a run missing from the cache is counted as missing. Chapters 5 and 6
 (a linear model, Hugging Face models) are timed as chapters, not counted.
@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import cache, experiments
-from ..config import ContinueNTPConfig, NTPRunConfig, RLRunConfig
-from ..flops import generate_flops, train_flops
+from ..config import ContinueNTPConfig, RLRunConfig
+from ..flops import decode_steps, evaluation_flops, generate_flops, ntp_flops, rl_flops
 from ..profiles import get_profile
 from ..run import BOOK_ROW
 from ..task import VOCAB_SIZE, ParityMixture
@@ -45,47 +45,23 @@ def book_runs(profile: str) -> list:
     return out
 
 
-def _decode_steps(task: ParityMixture, row) -> int:
-    """Decoding steps of a batch: the chain's length if any answer was long (or had no <eos>)."""
-    ended_short = row.long_frac == 0 and getattr(row, "malformed_frac", 0) == 0
-    return 2 if ended_short else task.max_response
-
-
-def _evaluations(ntp: NTPRunConfig, history: pd.DataFrame) -> float:
-    task, m = ParityMixture(ntp.task), ntp.model
-    rows = history[history.decoding.isin(["greedy", "sampled"])]
-    return sum(generate_flops(m, VOCAB_SIZE, ntp.eval.n_prompts, task.prompt_len,
-                              _decode_steps(task, r)) for r in rows.itertuples())
-
-
 def counted(kind: str, cfg, folder: Path) -> dict[str, float]:
     """The FLOPs of one finished run, by part (empty for a kind not counted)."""
     if kind in ("ntp", "ntp-continue"):
         ntp = cfg.start if isinstance(cfg, ContinueNTPConfig) else cfg
         steps = cfg.steps if isinstance(cfg, ContinueNTPConfig) else cfg.train.steps
-        task, hist = ParityMixture(ntp.task), pd.read_csv(folder / "history.csv")
-        return {"training": train_flops(ntp.model, VOCAB_SIZE, steps * ntp.train.batch_size,
-                                        task.seq_len),
-                "evaluation": _evaluations(ntp, hist)}
+        return {"training": ntp_flops(ntp, steps),
+                "evaluation": evaluation_flops(ntp, pd.read_csv(folder / "history.csv"))}
     if kind == "rl":
-        run: RLRunConfig = cfg
-        ntp, task = run.start, ParityMixture(run.start.task)
         hist = pd.read_csv(folder / "history.csv")
-        n = run.rl.prompts_per_step * run.rl.G
-        ro = hist[hist.decoding == "rollout"]
-        kept = ro["kept"] if "kept" in ro else pd.Series(n, index=ro.index)
-        return {"rollouts": sum(generate_flops(ntp.model, VOCAB_SIZE, n, task.prompt_len,
-                                               _decode_steps(task, r)) for r in ro.itertuples()),
-                "updates": float(sum(train_flops(ntp.model, VOCAB_SIZE, int(k), task.seq_len)
-                                     for k in kept.fillna(n))),
-                "evaluation": _evaluations(ntp, hist)}
+        return {**rl_flops(cfg, hist), "evaluation": evaluation_flops(cfg.start, hist)}
     if kind == "probe":
         p = cfg.policy
         ntp = p.start if isinstance(p, RLRunConfig) else p
         task, m = ParityMixture(ntp.task), ntp.model
         chains = pd.read_csv(folder / "chains.csv")
         gen = sum(generate_flops(m, VOCAB_SIZE, cfg.prompts, task.prompt_len,
-                                 _decode_steps(task, r)) for r in chains.itertuples())
+                                 decode_steps(task, r.long_frac)) for r in chains.itertuples())
         k = pd.read_csv(folder / "interventions.csv").k
         forced = sum(generate_flops(m, VOCAB_SIZE, cfg.prompts, task.prompt_len + int(j),
                                     task.max_response - int(j)) for j in k)

@@ -16,8 +16,7 @@ import pandas as pd
 from .. import parallel
 from ..config import ContinueNTPConfig, NTPRunConfig, Profile, RLConfig, with_
 from ..evaluate import evaluate
-from ..flops import generate_flops, train_flops
-from ..task import VOCAB_SIZE, ParityMixture
+from ..flops import ntp_flops, rl_flops
 from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
 
 ACCURACY = 0.95  # "reached": greedy accuracy at or above this
@@ -80,15 +79,12 @@ def baseline_config(prof: Profile) -> ContinueNTPConfig:
     return ContinueNTPConfig(start=start, start_step=start.train.steps, steps=steps)
 
 
-def baseline_flop_ratio(prof: Profile) -> float:
-    """The baseline's counted FLOPs over the headline RL run's, a lower bound: every rollout
-    counted at its longest (the chain's length) and every response in the update (STaR fits
-    only the kept ones); evaluation is left out of both."""
-    r, start, base = prof.rl_after_ntp, start_config(prof), baseline_config(prof)
-    task, m, n = ParityMixture(start.task), start.model, r.rl.prompts_per_step * r.rl.G
-    rl = r.rl.steps * (generate_flops(m, VOCAB_SIZE, n, task.prompt_len, task.max_response)
-                       + train_flops(m, VOCAB_SIZE, n, task.seq_len))
-    return train_flops(m, VOCAB_SIZE, base.steps * start.train.batch_size, task.seq_len) / rl
+def baseline_flop_ratio(prof: Profile, grpo: RLResult) -> float:
+    """The baseline's counted training FLOPs over the headline GRPO run's rollouts and updates
+    (:mod:`companion.flops`, from the run's own response lengths); evaluation left out of both."""
+    base = baseline_config(prof)
+    rl = rl_flops(grpo.config, grpo.history)
+    return ntp_flops(base.start, base.steps) / (rl["rollouts"] + rl["updates"])
 
 
 def early_steps(prof: Profile) -> tuple[int, ...]:
@@ -197,7 +193,9 @@ class RLAfterNTPResult:
         return {"baseline_factor": self.prof.rl_after_ntp.baseline_factor,
                 "baseline_samples": int(bg.samples.max()), "baseline_max": float(bg.accuracy.max()),
                 "baseline_len": float(bg.mean_len.iloc[-1]),
-                "baseline_flop_ratio": baseline_flop_ratio(self.prof), "baseline_verdict": verdict}
+                "baseline_flop_ratio": baseline_flop_ratio(
+                    self.prof, self.algorithms[f"grpo seed {self.prof.rl_after_ntp.seeds[0]}"]),
+                "baseline_verdict": verdict}
 
     def _early_numbers(self) -> dict:
         table, start, prof = summarize(self.early), self.start, self.prof

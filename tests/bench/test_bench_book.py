@@ -1,5 +1,6 @@
 """companion/bench/book.py: the book's FLOPs counted run by run, its seconds, and its MFU."""
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -7,7 +8,7 @@ import pytest
 
 from companion import cache
 from companion.bench import book
-from companion.flops import generate_flops, train_flops
+from companion.flops import generate_flops, mixture_train_flops, train_flops
 from companion.profiles import get_profile
 from companion.run import BOOK_ROW
 from companion.task import VOCAB_SIZE, ParityMixture
@@ -30,8 +31,9 @@ def test_an_ntp_run_counts_its_steps_and_each_evaluation_by_how_far_it_decoded(t
                   {"step": 0, "decoding": "sampled", "long_frac": 0.1, "malformed_frac": 0.0}]
                  ).to_csv(tmp_path / "history.csv", index=False)
     got = book.counted("ntp", cfg, tmp_path)
-    assert got["training"] == train_flops(cfg.model, VOCAB_SIZE, cfg.train.steps * cfg.train.batch_size,
-                                          task.seq_len)
+    assert got["training"] == mixture_train_flops(
+        cfg.model, VOCAB_SIZE, cfg.train.steps * cfg.train.batch_size, task.prompt_len,
+        task.chain_len, cfg.task.p_cot)
     n = cfg.eval.n_prompts
     assert got["evaluation"] == pytest.approx(  # all short: two tokens; one long: the chain
         generate_flops(cfg.model, VOCAB_SIZE, n, task.prompt_len, 2)
@@ -41,12 +43,15 @@ def test_an_ntp_run_counts_its_steps_and_each_evaluation_by_how_far_it_decoded(t
 def test_an_rl_run_counts_rollouts_updates_and_only_the_kept_samples_of_star(tmp_path):
     run = rl_run(TINY.rl_after_ntp.rl, TINY.headline)
     task, m, n = ParityMixture(TINY.headline.task), TINY.headline.model, 8 * 4
-    pd.DataFrame([{"step": 0, "decoding": "rollout", "long_frac": 0.5, "kept": 10}]
-                 ).to_csv(tmp_path / "history.csv", index=False)
+    pd.DataFrame([{"step": 0, "decoding": "rollout", "long_frac": 0.5, "mean_len": 6.0,
+                   "kept": 10}]).to_csv(tmp_path / "history.csv", index=False)
     got = book.counted("rl", run, tmp_path)
     assert got["rollouts"] == generate_flops(m, VOCAB_SIZE, n, task.prompt_len, task.max_response)
-    assert got["updates"] == train_flops(m, VOCAB_SIZE, 10, task.seq_len)
+    assert got["updates"] == train_flops(m, VOCAB_SIZE, n, task.prompt_len + 6.0)  # GRPO: all n
     assert got["evaluation"] == 0  # no evaluation rows
+    star = rl_run(dataclasses.replace(TINY.rl_after_ntp.rl, algorithm="star"), TINY.headline)
+    assert book.counted("rl", star, tmp_path)["updates"] == train_flops(
+        m, VOCAB_SIZE, 10, task.prompt_len + 6.0)  # STaR: the kept ten
     assert book.counted("linear", None, tmp_path) == {}  # a kind not counted
 
 

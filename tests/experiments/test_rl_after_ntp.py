@@ -58,13 +58,18 @@ def test_a_start_off_chance_is_named():
     assert (out["ntp_seed_greedy_min"], out["ntp_seed_greedy_max"]) == (0.5, 0.8)
 
 
-def test_the_baseline_gets_more_counted_compute_than_the_rl_run_it_matches():
-    # per response: two fresh sequences, each a training pass (three forwards), against one
-    # update (three forwards) and a rollout (about one forward of the whole sequence): about 6/4
-    ratio = rl_after_ntp.baseline_flop_ratio(CPU)
-    assert 1.5 <= ratio < 1.6
+def test_the_baseline_compute_is_counted_against_the_rl_run_it_matches():
+    def grpo(mean_len: float) -> RLResult:
+        cfg = rl_run(rl_after_ntp.across_ntp_config(CPU), rl_after_ntp.start_config(CPU))
+        rows = [{"step": s, "decoding": "rollout", "long_frac": float(mean_len > 1),
+                 "mean_len": mean_len} for s in range(CPU.rl_after_ntp.rl.steps)]
+        return RLResult(config=cfg, folder=Path("/nonexistent"), history=pd.DataFrame(rows))
+    # per response two fresh sequences (three forwards each, a quarter of them long) against one
+    # update and one rollout of that response: RL with long answers costs more than with short
+    short, long_ = (rl_after_ntp.baseline_flop_ratio(CPU, grpo(n)) for n in (1.0, 50.0))
+    assert long_ < 1.2 < short
     one = dataclasses.replace(CPU, rl_after_ntp=dataclasses.replace(CPU.rl_after_ntp, baseline_factor=1))
-    assert rl_after_ntp.baseline_flop_ratio(one) == pytest.approx(ratio / 2, rel=0.02)
+    assert rl_after_ntp.baseline_flop_ratio(one, grpo(50.0)) == pytest.approx(long_ / 2, rel=0.02)
 
 
 def other_from(algorithm: str, seed: int, final_acc: float) -> RLResult:
