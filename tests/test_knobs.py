@@ -229,8 +229,9 @@ def test_papermill_knobs_reach_the_runs_and_a_misspelt_one_fails_before_training
     want = {run_dir(r.kind, r.key).name for r in runs.values()}
     assert want <= cached()  # every run the chapter lists under the knobs was trained
     # the headline's long run moved from p_cot 0.1 to 0.2: a run (and cache key) of its own
+    # (tiny's two sweep points are both nearest 1/3: each has its extra seed)
     assert set(runs) == {"long p_cot=0.2", "long p_cot=0.25", "sweep p_cot=0.1 seed 0",
-                         "sweep p_cot=0.5 seed 0"}
+                         "sweep p_cot=0.5 seed 0", "sweep p_cot=0.1 seed 1", "sweep p_cot=0.5 seed 1"}
     without = ntp_threshold.runs(knobs.Knobs(**fast).apply(TINY))
     assert run_dir(without["long p_cot=0.1"].kind, without["long p_cot=0.1"].key).name not in cached()
 
