@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import cache, parallel, probe
 from ..config import NTPRunConfig, Profile, RLConfig, RLRunConfig
-from ..runtime import set_threads
+from ..runtime import accelerator, set_threads
 from ..task import ParityMixture
 from ..train import ntp_run, rl_run, rl_task, train_rl
 from ..train.ntp import train_ntp
@@ -71,14 +71,17 @@ def _probe(cfg: ProbeConfig, folder: Path) -> None:
     t0 = time.perf_counter()
     set_threads()  # one torch thread, as a training run: two probes at once on two cores
     start = cfg.policy.start if isinstance(cfg.policy, RLRunConfig) else cfg.policy
-    task, model = ParityMixture(start.task), _policy(cfg)
+    # on the GPU when there is one (the paper profile's probes: 10,000 prompts, a 4 x 256 model);
+    # the sampling generator lives where sampling happens, as in companion.evaluate
+    device = "cuda" if accelerator() == "gpu" else "cpu"
+    task, model = ParityMixture(start.task), _policy(cfg).to(device)
     chains, positions, interventions = [], [], []
     for q in (0.5, *cfg.biases):
         bits = probe.biased_bits(task, cfg.prompts, q, torch.Generator().manual_seed(cfg.seed))
         # off the training distribution greedy decoding only: what the policy answers
         for decoding, temp in (("greedy", 0.0), ("sampled", 1.0))[: 2 if q == 0.5 else 1]:
             m = probe.chain_errors(model, task, bits, temp,
-                                   torch.Generator().manual_seed(cfg.seed + 1))
+                                   torch.Generator(device=device).manual_seed(cfg.seed + 1))
             first_error = m.pop("first_error")
             chains.append({"q": q, "decoding": decoding, **m,
                            "y_frac": float(task.parity(bits).float().mean())})
