@@ -15,11 +15,10 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-import numpy as np
+from pathlib import Path
+
 import pandas as pd
 import torch
-
-from pathlib import Path
 
 from .. import cache, parallel, probe
 from ..config import NTPRunConfig, Profile, RLConfig, RLRunConfig
@@ -30,8 +29,7 @@ from ..train.ntp import train_ntp
 from ..train.shell import write_timing
 from .rl_after_ntp import ACCURACY, CHANCE, algorithm_configs, start_config
 
-PROBE_SEED = 11  # the probes' prompts: the same for every policy
-SAMPLE_SEED = 12  # the probes' sampling
+PROBE_SEED = 11  # the probes' prompts (and, plus one, their sampling): the same for every policy
 # kept exact: at least this fraction of the sampled long answers is the chain; below 1, since
 # sampling at T = 1 errs now and then even from a chain the model knows (the NTP start's does)
 EXACT = 0.97
@@ -97,7 +95,7 @@ def _probe(cfg: ProbeConfig, folder: Path) -> None:
 
 def probe_policy(cfg: ProbeConfig) -> dict[str, pd.DataFrame]:
     """The probes of ``cfg.policy`` (from the cache, or computed now): ``chains`` (per bias q and
-    decoding), ``positions`` (error rate per chain position) and ``interventions`` (per k)."""
+    decoding), ``positions`` (first-error rate per chain position) and ``interventions`` (per k)."""
     folder = cache.computed("probe", cfg, lambda f: _probe(cfg, f))
     return {name: pd.read_csv(folder / f"{name}.csv")
             for name in ("chains", "positions", "interventions")}
