@@ -136,8 +136,8 @@ plots.rl_curves(histories(ex.penalised), hue="run", title="GRPO with a length pe
 #
 # ## Which chain does RL learn? (ours)
 #
-# The paper shows RL reaching high accuracy with $d$-token answers; it does not ask what those
-# tokens are, and neither does any measurement above. The end-to-end reward reads only the last
+# RL reaches high accuracy with $d$-token answers; no measurement above asks what those tokens
+# are. The end-to-end reward reads only the last
 # token, so a wrong chain token before it costs nothing unless it changes the answer. We probe
 # the NTP start; chapter 3's policies, its two STaR runs at $T = 1.5$ (one per reward) and the
 # penalised GRPO runs above; and chapter 3's GRPO and STaR runs trained with the CoT reward
@@ -228,7 +228,7 @@ ex.chains.off_table().round(3)
 # | response length during RL | rises from 1 to $d = 50$ | from {glue:text}`len_start:.1f` to {glue:text}`len_end_min:.1f`-{glue:text}`len_end_max:.1f` ($d =$ {glue:text}`d`) |
 # | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | the first round: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds {glue:text}`star_gap_rounds`: {glue:text}`star_gap3:.3f` |
 # | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` |
-# | which chain RL learns | (not measured in the paper) | sampled long answers exact: {glue:text}`chain_e2e_min:.3f`-{glue:text}`chain_e2e_max:.3f` (end-to-end reward), {glue:text}`chain_cot_min:.3f`-{glue:text}`chain_cot_max:.3f` (CoT reward) |
+# | which chain RL learns | (ours) | sampled long answers exact: {glue:text}`chain_e2e_min:.3f`-{glue:text}`chain_e2e_max:.3f` (end-to-end reward), {glue:text}`chain_cot_min:.3f`-{glue:text}`chain_cot_max:.3f` (CoT reward) |
 # | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` |
 #
 # The scale differs as in chapter 3: a small GPT trained for minutes on a CPU ($d =$ {glue:text}`d`)

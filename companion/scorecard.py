@@ -445,7 +445,7 @@ CLAIMS: tuple[Claim, ...] = (
 
 @dataclass(frozen=True)
 class Finding:
-    """A question of ours that the paper does not ask, and what this build measured: no status
+    """A question of ours beyond the paper's claims, and what this build measured: no status
     (there is no claim of the paper to reproduce), only the chapter's computed verdicts."""
 
     title: str
@@ -591,8 +591,8 @@ def scorecard_page(values: Mapping[str, Mapping], profile: str) -> str:
         lines.append(f"| **{r.claim.title}** ({_where(r)}): {r.claim.paper} | {r.measured} "
                      f"| {_status(r.verdict, r.claim.rule)} |")
     lines += ["", "## Beyond the paper (ours)", "",
-              "Questions the paper does not ask, measured in this build: no status, only what the "
-              "chapter computed.", "",
+              "Questions of ours beyond the paper's claims, measured in this build: no status, only "
+              "what the chapter computed.", "",
               "| question (ours) | measured in this build |", "|---|---|"]
     for f in FINDINGS:
         lines.append(f"| **{f.title}** ({_where_finding(f, values)}): {f.question} "
