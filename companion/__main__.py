@@ -1,4 +1,5 @@
-"""Command line: ``python -m companion {book,list,bench,cache,train-ntp,train-rl} ...`` (see ``--help``)."""
+"""Command line: ``python -m companion {book,compute,list,bench,cache,train-ntp,train-rl} ...``
+(see ``--help``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                    help="a chapter's knob (repeatable), e.g. -p p_cot 0.2; VALUE is a Python/YAML "
                         "literal; only the chapters that declare NAME receive it (`list` shows them)")
+    cp = sub.add_parser("compute", help="train into the cache the runs of a page that `book` only "
+                        "reads under this profile (the multiplication page: `make multiplication`)")
+    cp.add_argument("page", choices=["multiplication"])
+    cp.add_argument("--profile", default=DEFAULT_PROFILE, help="tiny, cpu (default) or paper (a GPU)")
     sub.add_parser("list", help="list the profiles, the chapters and their knobs")
     bn = sub.add_parser("bench", help="measure throughput ratios side by side (prints a table)")
     bn.add_argument("--steps", type=int, default=60,
@@ -72,6 +77,21 @@ def main(argv: list[str] | None = None) -> int:
             print("knobs:")
             for row in knobs.table():
                 print(f"  {row['name']:17s} {row['meaning']}")
+            return 0
+        if args.cmd == "compute":
+            import time
+
+            from . import cache
+            from .experiments import multiplication
+            from .profiles import get_profile
+
+            prof, t0 = get_profile(args.profile), time.perf_counter()
+            todo = multiplication.runs(prof)
+            print(f"{args.page} under {prof.name}: {len(todo)} runs, {prof.workers} at a time, "
+                  f"into {cache.cache_root()}", file=sys.stderr, flush=True)
+            n = multiplication.compute(prof, log=lambda m: print(m, file=sys.stderr, flush=True))
+            print(f"{n} runs trained, {len(todo)} cached, in {time.perf_counter() - t0:.0f} s; "
+                  "`make book` now shows them")
             return 0
         if args.cmd == "bench":
             from . import bench
@@ -136,7 +156,7 @@ def _train_parser(cmd: str, profile: str):
     ``profile``'s headline run (``train-ntp``) or headline RL run and its start (``train-rl``)."""
     from jsonargparse import ActionConfigFile, ArgumentParser
 
-    from .config import NTPRunConfig, RLConfig
+    from .config import RLConfig
     from .experiments.rl_after_ntp import start_config
 
     prof = PROFILES[profile]
@@ -153,13 +173,32 @@ def _train_parser(cmd: str, profile: str):
     ap.add_argument("--profile", type=str, default=profile,
                     help=f"defaults from this profile: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     if cmd == "train-ntp":
-        ap.add_class_arguments(NTPRunConfig, None, default=dataclasses.asdict(prof.headline))
+        _add_run(ap, "", prof.headline)
     else:
         ap.add_class_arguments(RLConfig, "rl", default=dataclasses.asdict(prof.rl_after_ntp.rl))
-        ap.add_class_arguments(NTPRunConfig, "start", default=dataclasses.asdict(start_config(prof)))
+        _add_run(ap, "start.", start_config(prof))
         ap.add_argument("--start_step", type=int | None, default=None,
                         help="RL from this checkpoint of the start run (default: its final step)")
     return ap
+
+
+def _run_parts() -> dict:
+    """The parts of an NTP run the flags set. The task is the parity mixture's: the command line
+    trains parity runs (the multiplication runs are chapter 4's, from the profiles)."""
+    from .config import EvalConfig, ModelConfig, PretrainConfig, TaskConfig
+
+    return {"task": TaskConfig, "model": ModelConfig, "train": PretrainConfig, "eval": EvalConfig}
+
+
+def _add_run(ap, prefix: str, default) -> None:
+    for name, cls in _run_parts().items():
+        ap.add_class_arguments(cls, prefix + name, default=dataclasses.asdict(getattr(default, name)))
+
+
+def _run(made):
+    from .config import NTPRunConfig
+
+    return NTPRunConfig(**{name: made[name] for name in _run_parts()})
 
 
 def _follow(ns, default) -> None:
@@ -211,7 +250,7 @@ def _train(cmd: str, argv: list[str]) -> int:
         del shown["config"], shown["print_config"]
         print(ap.dump(shown), end="")
         return 0
-    from .config import NTPRunConfig, RLRunConfig
+    from .config import RLRunConfig
     from .profiles import get_profile
 
     get_profile(profile)  # a GPU for paper
@@ -221,12 +260,11 @@ def _train(cmd: str, argv: list[str]) -> int:
         if cmd == "train-ntp":
             from .train import train_ntp
 
-            cfg = NTPRunConfig(task=made.task, model=made.model, train=made.train, eval=made.eval)
-            res = train_ntp(cfg, progress=progress)
+            res = train_ntp(_run(made), progress=progress)
         else:
             from .train import train_rl
 
-            res = train_rl(RLRunConfig(rl=made.rl, start=made.start, start_step=made.start_step),
+            res = train_rl(RLRunConfig(rl=made.rl, start=_run(made.start), start_step=made.start_step),
                            progress=progress)
     except KeyboardInterrupt as e:  # TrainingInterrupted says what was kept
         print(f"\ninterrupted: {e or 'rerun the same command to continue'}", file=sys.stderr)

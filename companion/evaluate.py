@@ -10,15 +10,16 @@ import torch
 
 from .config import EvalConfig
 from .model import GPT
-from .task import EOS, PAD, ParityMixture
+from .task import EOS, ParityMixture
+from .tasks import Task
 
 
-def decode_metrics(task: ParityMixture, bits: torch.Tensor, responses: torch.Tensor) -> dict:
-    """Summary statistics of responses to prompts made of ``bits``."""
+def decode_metrics(task: Task, x: torch.Tensor, responses: torch.Tensor) -> dict:
+    """Summary statistics of responses to prompts made of inputs ``x``."""
     parsed = task.parse(responses)
-    correct = (parsed.answer == task.parity(bits)).float()
+    correct = (parsed.answer == task.target(x)).float()
     long_ = parsed.is_long
-    short = parsed.well_formed & (parsed.length == 1)
+    short = parsed.well_formed & ~long_
     length = parsed.length.float()
     length = torch.where(parsed.length >= 0, length, torch.full_like(length, responses.shape[1]))
 
@@ -37,20 +38,21 @@ def decode_metrics(task: ParityMixture, bits: torch.Tensor, responses: torch.Ten
 
 
 @torch.no_grad()
-def evaluate(model: GPT, task: ParityMixture, cfg: EvalConfig,
+def evaluate(model: GPT, task: Task, cfg: EvalConfig,
              decodings: tuple[str, ...] = ("greedy", "sampled")) -> list[dict]:
     """One row per decoding: greedy (temperature 0) and/or sampled (cfg.temperature)."""
     gen = torch.Generator().manual_seed(cfg.seed)
-    bits = task.sample_bits(cfg.n_prompts, gen)
+    x = task.sample_inputs(cfg.n_prompts, gen)
     device = next(model.parameters()).device
-    prompts = task.prompts(bits).to(device)
+    prompts = task.prompts(x).to(device)
     if device.type != "cpu":  # sampling on an accelerator needs a generator on that device
         gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     rows = []
     for decoding in decodings:
         temp = 0.0 if decoding == "greedy" else cfg.temperature
-        resp = model.generate(prompts, task.max_response, EOS, PAD, temperature=temp, generator=gen)
-        rows.append({"decoding": decoding, **decode_metrics(task, bits, resp.cpu())})
+        resp = model.generate(prompts, task.max_response, task.eos, task.pad, temperature=temp,
+                              generator=gen)
+        rows.append({"decoding": decoding, **decode_metrics(task, x, resp.cpu())})
     return rows
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .config import ModelConfig, NTPRunConfig, RLRunConfig
-from .task import VOCAB_SIZE, ParityMixture
+from .tasks import Task, make_task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,33 +55,33 @@ def generate_flops(cfg: ModelConfig, vocab_size: int, sequences: int, prompt_len
 
 
 def mixture_train_flops(cfg: ModelConfig, vocab_size: int, sequences: float, prompt_len: int,
-                        chain_len: int, p_cot: float) -> float:
+                        chain_len: int, p_cot: float, short_len: int = 1) -> float:
     """Training on ``sequences`` draws of the short/long mixture, in expectation: a short
-    answer runs ``prompt_len + 1`` positions, a long one ``prompt_len + chain_len``."""
-    short = train_flops(cfg, vocab_size, 1, prompt_len + 1)
+    answer runs ``prompt_len + short_len`` positions, a long one ``prompt_len + chain_len``."""
+    short = train_flops(cfg, vocab_size, 1, prompt_len + short_len)
     long_ = train_flops(cfg, vocab_size, 1, prompt_len + chain_len)
     return sequences * ((1 - p_cot) * short + p_cot * long_)
 
 
-# --- whole runs of the parity task, from their config and history ------------------------------
-def decode_steps(task: ParityMixture, long_frac: float, malformed_frac: float = 0.0) -> int:
+# --- whole runs of a GPT task, from their config and history ------------------------------------
+def decode_steps(task: Task, long_frac: float, malformed_frac: float = 0.0) -> int:
     """Decoding steps of a batch: the chain's length if any answer was long (or had no <eos>),
-    else two (the answer and <eos>)."""
-    return 2 if long_frac == 0 and malformed_frac == 0 else task.max_response
+    else the short answer and <eos>."""
+    return task.short_len + 1 if long_frac == 0 and malformed_frac == 0 else task.max_response
 
 
 def ntp_flops(cfg: NTPRunConfig, steps: int) -> float:
     """``steps`` NTP training steps of ``cfg`` (its batch, its mixture), in expectation."""
-    task = ParityMixture(cfg.task)
-    return mixture_train_flops(cfg.model, VOCAB_SIZE, steps * cfg.train.batch_size,
-                               task.prompt_len, task.chain_len, cfg.task.p_cot)
+    task = make_task(cfg.task)
+    return mixture_train_flops(cfg.model, task.vocab_size, steps * cfg.train.batch_size,
+                               task.prompt_len, task.chain_len, cfg.task.p_cot, task.short_len)
 
 
 def evaluation_flops(cfg: NTPRunConfig, history: "pd.DataFrame") -> float:
     """Every greedy and sampled evaluation in ``history`` (``cfg.eval.n_prompts`` prompts each)."""
-    task = ParityMixture(cfg.task)
+    task = make_task(cfg.task)
     rows = history[history.decoding.isin(["greedy", "sampled"])]
-    return sum(generate_flops(cfg.model, VOCAB_SIZE, cfg.eval.n_prompts, task.prompt_len,
+    return sum(generate_flops(cfg.model, task.vocab_size, cfg.eval.n_prompts, task.prompt_len,
                               decode_steps(task, r.long_frac, getattr(r, "malformed_frac", 0.0)))
                for r in rows.itertuples())
 
@@ -90,12 +90,13 @@ def rl_flops(run: RLRunConfig, history: "pd.DataFrame") -> dict[str, float]:
     """An RL run's rollouts and updates, step by step from its rollout rows: each step's
     responses decoded as :func:`decode_steps` says, its update right-sized to the step's mean
     response length (STaR fits only the kept responses)."""
-    task, m = ParityMixture(run.start.task), run.start.model
+    task, m = make_task(run.start.task), run.start.model
+    vocab = task.vocab_size
     n = run.rl.prompts_per_step * run.rl.G
     rollouts = updates = 0.0
     for r in history[history.decoding == "rollout"].itertuples():
-        rollouts += generate_flops(m, VOCAB_SIZE, n, task.prompt_len,
+        rollouts += generate_flops(m, vocab, n, task.prompt_len,
                                    decode_steps(task, r.long_frac, getattr(r, "malformed_frac", 0.0)))
         trained = getattr(r, "kept", n) if run.rl.algorithm == "star" else n
-        updates += train_flops(m, VOCAB_SIZE, trained, task.prompt_len + r.mean_len)
+        updates += train_flops(m, vocab, trained, task.prompt_len + r.mean_len)
     return {"rollouts": rollouts, "updates": updates}

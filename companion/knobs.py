@@ -53,6 +53,8 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "04_test_time": _RL,
     "05_linear": ("linear_d", "linear_seeds"),
     "06_llama": ("worded_d", "worded_p_cot", "worded_sft_steps"),
+    # none: under cpu its runs come from `make multiplication`, which trains the profile's own
+    "07_multiplication": (),
 }
 # parameters a chapter reads itself (not part of the profile): name -> what it is
 PASSTHROUGH: dict[str, dict[str, str]] = {

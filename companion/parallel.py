@@ -68,7 +68,7 @@ def _call(run: Run) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _missing(runs: list[Run]) -> list[Run]:
+def missing(runs: list[Run]) -> list[Run]:
     """The runs not in the cache yet, each once, every run after the runs it needs."""
     todo: dict[tuple, Run] = {}
 
@@ -83,10 +83,11 @@ def _missing(runs: list[Run]) -> list[Run]:
     return list(todo.values())
 
 
-def compute(runs: list[Run], workers: int = 1) -> int:
+def compute(runs: list[Run], workers: int = 1, log: Callable[[str], None] | None = None) -> int:
     """Compute every run of ``runs`` (and what they need) that is not cached yet; return how
     many were computed. Runs start in the given order (put the longest first) as soon as a
-    worker is free and the runs they need are done.
+    worker is free and the runs they need are done. ``log`` (optional) hears of each run that
+    finishes, with how many are done.
 
     With the cache off nothing is computed here: results could not be handed back, so each
     caller computes its own when it asks for it.
@@ -95,10 +96,18 @@ def compute(runs: list[Run], workers: int = 1) -> int:
         raise ValueError(f"invalid workers={workers}: must be >= 1")
     if not cache.cache_enabled():
         return 0
-    todo = _missing(runs)
+    todo = missing(runs)
+    done, t0 = 0, time.perf_counter()
+
+    def finished(r: Run) -> None:
+        nonlocal done
+        done += 1
+        if log is not None:
+            log(f"[{done}/{len(todo)}] a {r.kind} run done ({time.perf_counter() - t0:.0f} s)")
     if workers == 1 or len(todo) < 2:
         for r in todo:
             r()
+            finished(r)
         return len(todo)
     pending, running = list(todo), {}
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
@@ -111,10 +120,10 @@ def compute(runs: list[Run], workers: int = 1) -> int:
                     pending.remove(r)
             if not running:  # cannot happen when every need is in todo; never spin
                 raise RuntimeError(f"runs wait for results that are not cached: {pending}")
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for f in finished:
-                del running[f]
+            ended, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in ended:
                 f.result()  # a failed run raises here, naming its error
+                finished(running.pop(f))
     finally:
         # on an error or Ctrl-C: start nothing new. After an error the runs already going finish
         # into the cache; after Ctrl-C they stop at once (an NTP run keeps its last checkpoint)

@@ -129,11 +129,13 @@ def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure
 # --- chapters 3-4: RL
 def rl_curves(hist: pd.DataFrame, hue: str = "algorithm", x: str = "responses",
               decoding: str = "greedy", title: str | None = None,
-              ntp: pd.DataFrame | None = None) -> plt.Figure:
+              ntp: pd.DataFrame | None = None, chance: float | None = 0.5) -> plt.Figure:
     """Accuracy and mean response length during RL against responses sampled, one line per ``hue``.
 
     Runs sharing a ``hue`` value (seeds) are drawn as their mean with a min-max band.
     ``ntp`` (optional): an NTP history with ``samples`` and ``accuracy``, drawn in grey.
+    ``chance``: the accuracy of a guess, drawn dotted (None: no line, the full 0-1 axis).
+    ``x="samples"`` draws an NTP history against the training sequences seen.
     """
     h = hist[hist.decoding == decoding]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -144,10 +146,14 @@ def rl_curves(hist: pd.DataFrame, hue: str = "algorithm", x: str = "responses",
             g = ntp[ntp.decoding == decoding]
             ax.plot(g.samples, g[col], color=PAPER_COLOR, ls="--", marker="s", ms=4,
                     label="more NTP (x = sequences)")
-        ax.set(xlabel="responses sampled" if x == "responses" else x, ylabel=label)
+        ax.set(xlabel={"responses": "responses sampled",
+                       "samples": "training sequences seen"}.get(x, x), ylabel=label)
         ax.legend(fontsize="small", title=hue if hue != "run" else None)
-    axes[0].axhline(0.5, color=PAPER_COLOR, ls=":", lw=1)
-    axes[0].set_ylim(0.4, 1.02)
+    if chance is None:
+        axes[0].set_ylim(-0.02, 1.02)
+    else:
+        axes[0].axhline(chance, color=PAPER_COLOR, ls=":", lw=1)
+        axes[0].set_ylim(chance - 0.1, 1.02)
     if title:
         fig.suptitle(title)
     return finish(fig)

@@ -11,9 +11,10 @@ Chapters receive a profile *name* from papermill and call :func:`get_profile`.
 
 from __future__ import annotations
 
-from .config import (EvalConfig, LinearConfig, Llama, LLMConfig, LLMDataConfig, ModelConfig,
-                     NTPRunConfig, NTPThreshold, PaperLlama, PretrainConfig, Profile, RLAfterNTP,
-                     RLConfig, SweepConfig, TaskConfig, TestTime, check, with_)
+from .config import (DigitMultiplication, EvalConfig, LinearConfig, Llama, LLMConfig,
+                     LLMDataConfig, ModelConfig, MultiplicationConfig, NTPRunConfig, NTPThreshold,
+                     PaperLlama, PretrainConfig, Profile, RLAfterNTP, RLConfig, SweepConfig,
+                     TaskConfig, TestTime, check, with_)
 
 # --- tiny: the cpu profile shrunk (d >= 12: at d=8 NTP alone memorises all 256 inputs) ------------
 _TINY_HEADLINE = NTPRunConfig(
@@ -57,6 +58,14 @@ TINY = Profile(
                              rl=RLConfig(G=2, prompts_per_step=1, lr=1e-5, steps=1, eval_every=1),
                              max_new_tokens=12, eval_batch_size=2, eval_sampled=False),
         paper=None),
+    multiplication=DigitMultiplication(
+        start=NTPRunConfig(task=MultiplicationConfig(n=2, p_cot=0.25),
+                           model=ModelConfig(n_layer=1, n_head=2, n_embd=32, block_size=17),
+                           train=PretrainConfig(steps=30, batch_size=64, lr=2e-3, warmup_steps=5,
+                                                eval_every=10),
+                           eval=EvalConfig(n_prompts=200)),
+        rl=RLConfig(G=4, prompts_per_step=8, steps=4, eval_every=2), seeds=(0, 1, 2),
+        baseline_factor=2, sweep_n=(1,), book_trains=True),
 )
 
 # --- cpu: a 2-core laptop, the paper's d=50 headline ------------------------------------------------
@@ -120,6 +129,18 @@ CPU = Profile(
                          rl=RLConfig(G=8, prompts_per_step=16, lr=2e-4, steps=40, eval_every=5),
                          max_new_tokens=20, eval_batch_size=128),
         pretrained=_CPU_SMOLLM2, paper=None),
+    multiplication=DigitMultiplication(
+        # 3 digits: a 6-digit product that the small model does not learn to write directly;
+        # the chain (3 lines of 6 digits) is learned from the rare long demonstrations
+        start=NTPRunConfig(task=MultiplicationConfig(n=3, p_cot=0.25),
+                           model=ModelConfig(n_layer=2, n_head=4, n_embd=64, block_size=30,
+                                             tie_weights=False),
+                           # lr 3e-3: the chain appeared ~1.6x sooner than at 2e-3
+                           train=PretrainConfig(steps=2000, batch_size=256, lr=3e-3,
+                                                warmup_steps=50, eval_every=250),
+                           eval=EvalConfig(n_prompts=1000)),
+        rl=RLConfig(G=8, prompts_per_step=32, lr=2e-4, steps=40, eval_every=10), seeds=(0, 1, 2),
+        baseline_factor=2, sweep_n=(1, 2)),
 )
 
 # --- paper: d=50, p_cot=0.25, depth 4, width 256, ~10^7 samples (40k steps x 256) ------------------
@@ -170,6 +191,16 @@ PAPER = Profile(
                          sft_warmup_steps=100, sft_eval_every=500,
                          rl=RLConfig(G=8, prompts_per_step=32, lr=1e-6, steps=200, eval_every=25),
                          max_new_tokens=512, eval_batch_size=64, precision="bf16-mixed")),
+    # 5 digits at the paper's p_cot = 0.1 (its 7-digit case took 38 GPU-hours); not run here
+    multiplication=DigitMultiplication(
+        start=NTPRunConfig(task=MultiplicationConfig(n=5, p_cot=0.1),
+                           model=ModelConfig(n_layer=4, n_head=8, n_embd=256, block_size=68),
+                           train=PretrainConfig(steps=40_000, batch_size=256, lr=3e-4,
+                                                warmup_steps=500, eval_every=2000,
+                                                precision="bf16-mixed"),
+                           eval=EvalConfig(n_prompts=2000)),
+        rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300, eval_every=10), seeds=(0, 1, 2),
+        baseline_factor=2, sweep_n=(3, 4, 6, 7)),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (TINY, CPU, PAPER)}

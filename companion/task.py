@@ -59,6 +59,8 @@ class Parsed:
 class ParityMixture:
     """Samples and scores sequences of D(p_cot) for a :class:`TaskConfig`."""
 
+    vocab_size, eos, pad = VOCAB_SIZE, EOS, PAD
+
     def __init__(self, cfg: TaskConfig):
         self.cfg = cfg
         self.d = cfg.d
@@ -69,12 +71,15 @@ class ParityMixture:
             ks.append(cfg.d)
         self.chain_idx = torch.tensor([k - 1 for k in ks])
         self.chain_len = len(ks)
+        self.short_len = 1  # response tokens of a short answer (before <eos>)
         self.max_response = self.chain_len + 1  # chain and <eos>
         self.seq_len = self.prompt_len + self.max_response
 
     # -- prompts ---------------------------------------------------------------
     def sample_bits(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return torch.randint(0, 2, (n, self.d), generator=generator)
+
+    sample_inputs = sample_bits  # the name companion.tasks.Task gives it
 
     def prompts(self, bits: torch.Tensor) -> torch.Tensor:
         sep = torch.full((bits.shape[0], 1), SEP, dtype=torch.long)
@@ -83,6 +88,8 @@ class ParityMixture:
     @staticmethod
     def parity(bits: torch.Tensor) -> torch.Tensor:
         return bits.long().sum(dim=1) % 2
+
+    target = parity  # the name companion.tasks.Task gives it
 
     def chain(self, bits: torch.Tensor) -> torch.Tensor:
         """The long response without <eos>: running parities at the kept positions."""
@@ -134,6 +141,10 @@ class ParityMixture:
     def is_correct(self, bits: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
         """1 where the last token before <eos> equals the parity of ``bits`` (malformed -> 0)."""
         return self.parse(responses).answer == self.parity(bits)
+
+    def reward(self, bits: torch.Tensor, responses: torch.Tensor, kind: str = "end_to_end",
+               length_penalty: float = 0.0) -> torch.Tensor:
+        return rewards(self, bits, responses, kind, length_penalty)
 
 
 # the RL reward of the parity task (companion/train/rl.py)

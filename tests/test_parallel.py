@@ -38,7 +38,7 @@ def test_missing_runs_come_once_each_and_after_what_they_need():
     a = Run("x", key(10), print)
     b = Run("x", key(11), print, needs=(a,))
     c = Run("x", key(12), print, needs=(a, b))
-    missing = parallel._missing([c, b, Run("x", key(10), len)])
+    missing = parallel.missing([c, b, Run("x", key(10), len)])
     assert [r.key.d for r in missing] == [10, 11, 12]
 
 

@@ -90,6 +90,10 @@ GOOD = {
         "a_sft_acc": 0.5, "a_sft_len": 2.0, "a_rl_acc": 1.0, "a_rl_len": 18.0, "b_n_eval": 16,
         "b_acc_sft": 0.0, "b_acc_rl": 0.0, "a_rl_verdict": "RL raised both, by making the model "
         "use the long, step-by-step answer it had seen rarely"},
+    "07_multiplication": {
+        "mult_computed": True, "mult_separated": 3, "mult_seeds": 3, "mult_n": 3,
+        "mult_measured": "n = 3 digits, ...: NTP greedy at most 0.020; NTP + GRPO greedy at least "
+        "0.950"},
 }
 
 
@@ -185,6 +189,9 @@ def test_a_build_where_every_claim_holds_reproduces_every_claim_in_the_book():
     ("Linear model: sample", {"lin_slope_star": 9.0}, PARTLY),
     ("Linear model: sample", {"lin_star_at_dmax": "more than the search allowed"}, NOT_REPRODUCED),
     ("Llama", {"a_rl_verdict": "RL did not raise both in this run"}, NOT_REPRODUCED),
+    ("Multiplication", {"mult_separated": 1}, PARTLY),
+    ("Multiplication", {"mult_separated": 0}, NOT_REPRODUCED),
+    ("Multiplication", {"mult_computed": False, "mult_separated": 0, "mult_seeds": 0}, NOT_RUN),
 ])
 def test_a_rule_gives_its_status_from_the_glued_values(title, changed, want):
     assert status(title, **changed).status == want

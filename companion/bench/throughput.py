@@ -23,7 +23,7 @@ from ..flops import train_flops
 from ..objective import ntp_loss
 from ..profiles import get_profile
 from ..task import PAD, VOCAB_SIZE, ParityMixture
-from ..train.data import ParityDataModule
+from ..train.data import TaskDataModule
 from ..train.ntp import NTPModule, build_model
 from .table import table_rows
 
@@ -114,7 +114,7 @@ def lightning_loop(cfg: NTPRunConfig, steps: int) -> None:
     trainer = L.Trainer(max_steps=steps, accelerator="cpu", devices=1, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, gradient_clip_val=cfg.train.grad_clip)
-    trainer.fit(module, datamodule=ParityDataModule(ParityMixture(cfg.task), cfg.train.batch_size,
+    trainer.fit(module, datamodule=TaskDataModule(ParityMixture(cfg.task), cfg.train.batch_size,
                                                     cfg.train.seed + 1))
 
 

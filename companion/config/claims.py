@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .core import NTPRunConfig, SweepConfig, with_
+from .core import MultiplicationConfig, NTPRunConfig, SweepConfig, with_
 from .linear import LinearConfig
 from .llm import LLMConfig, LLMDataConfig
 from .rl import RLConfig
@@ -95,6 +95,36 @@ class TestTime:
 
 
 @dataclass(frozen=True)
+class DigitMultiplication:
+    """The multiplication page (experiments/multiplication.py): next-token prediction on n-digit
+    multiplication with rare worked chains, then GRPO from it."""
+
+    start: NTPRunConfig  # the NTP run at the page's n (its task a MultiplicationConfig)
+    rl: RLConfig  # GRPO from each NTP seed's run (its seed: the NTP seed's)
+    seeds: tuple[int, ...]  # NTP seeds, each with GRPO from it
+    baseline_factor: int  # matched compute: NTP gets this many sequences per RL response
+    sweep_n: tuple[int, ...]  # more digit counts, NTP and GRPO from the first seed: the boundary
+    # whether `make book` trains these runs; False: `make multiplication` does (they take longer
+    # than the book's budget) and the page reads them from the cache, or says they are missing
+    book_trains: bool = False
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.start.task, MultiplicationConfig), "start.task", self.start.task,
+              "must be a MultiplicationConfig")
+        check(self.rl.algorithm == "grpo", "rl.algorithm", self.rl.algorithm, "must be 'grpo'")
+        check_tuple("seeds", self.seeds)
+        for s in self.seeds:
+            check_int("seeds[i]", s, 0)
+        check(len(set(self.seeds)) == len(self.seeds), "seeds", self.seeds, "must not repeat a seed")
+        check_int("baseline_factor", self.baseline_factor, 1)
+        check_tuple("sweep_n", self.sweep_n, nonempty=False)
+        for n in self.sweep_n:
+            check_int("sweep_n[i]", n, 1, 9)
+        check(self.start.task.n not in self.sweep_n, "sweep_n", self.sweep_n,
+              f"must not repeat the page's n={self.start.task.n}")
+
+
+@dataclass(frozen=True)
 class PaperLlama:
     """Tier (c) of chapter 6: the paper's recipe on a local Llama checkpoint and local GSM8K/MATH
     files. Both exist only on the reader's machine, so they are given when the chapter runs
@@ -154,6 +184,7 @@ class Profile:
     test_time: TestTime
     linear: LinearConfig  # chapter 5: the autoregressive linear model
     llama: Llama
+    multiplication: DigitMultiplication  # the multiplication page
 
     def __post_init__(self) -> None:
         check_int("workers", self.workers, 1, 64)

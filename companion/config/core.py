@@ -27,6 +27,27 @@ class TaskConfig:
         check_float("p_cot", self.p_cot, 0.0, 1.0)
         check_int("leap", self.leap, 1, self.d)
 
+    @property
+    def min_block_size(self) -> int:
+        return 2 * self.d + 2  # prompt d bits + '=' + longest response + '<eos>'
+
+
+@dataclass(frozen=True)
+class MultiplicationConfig:
+    """n-digit times n-digit multiplication with a short/long mixture (companion/multiplication.py)."""
+
+    n: int = 3  # digits of each factor
+    p_cot: float = 0.25  # probability that a training sequence carries the worked chain
+
+    def __post_init__(self) -> None:
+        check_int("n", self.n, 1, 9)  # products below 10**18 fit an int64
+        check_float("p_cot", self.p_cot, 0.0, 1.0)
+
+    @property
+    def min_block_size(self) -> int:
+        # prompt (a 'x' b '='), n lines of 2n digits each opened by ';', '<eos>'
+        return 2 * self.n + 2 + 2 * self.n * self.n + self.n + 1
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -122,15 +143,17 @@ class PretrainConfig:
 class NTPRunConfig:
     """Everything that determines one next-token-prediction run (and its cache key)."""
 
-    task: TaskConfig = field(default_factory=TaskConfig)
+    task: TaskConfig | MultiplicationConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: PretrainConfig = field(default_factory=PretrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
-        need = 2 * self.task.d + 2  # prompt d bits + '=' + longest response + '<eos>'
-        check(self.model.block_size >= need, "block_size", self.model.block_size,
-              f"must be >= 2*d+2 = {need} to hold prompt and long response for d={self.task.d}")
+        need = self.task.min_block_size
+        what = (f"2*d+2 = {need} to hold prompt and long response for d={self.task.d}"
+                if isinstance(self.task, TaskConfig) else
+                f"2n^2+3n+3 = {need} to hold prompt and long response for n={self.task.n}")
+        check(self.model.block_size >= need, "block_size", self.model.block_size, f"must be >= {what}")
 
 
 def to_dict(cfg: Any) -> dict:

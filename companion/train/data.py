@@ -1,4 +1,4 @@
-"""The data streams: fresh samples of D(p_cot) every step, from one seeded generator (online
+"""The data streams: fresh samples of the task's mixture (parity: D(p_cot)) every step, from one seeded generator (online
 training: there is no data set, and no sample is seen twice)."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from ..task import ParityMixture
+from ..tasks import Task
 
 
-class ParityStream(IterableDataset):
+class TaskStream(IterableDataset):
     """An endless stream of fresh batches of D(p_cot) from one seeded generator.
 
     To resume mid-run, the stream remembers the generator state *before* each of its
@@ -20,7 +20,7 @@ class ParityStream(IterableDataset):
 
     KEEP = 8  # generator states remembered (the prefetch needs only 1 or 2)
 
-    def __init__(self, task: ParityMixture, batch_size: int, seed: int, rank: int = 0,
+    def __init__(self, task: Task, batch_size: int, seed: int, rank: int = 0,
                  world_size: int = 1):
         self.task, self.batch_size, self.seed = task, batch_size, seed
         # Data-parallel: every process draws the same *global* batch from the same generator and
@@ -67,13 +67,13 @@ class ParityStream(IterableDataset):
                            f"batches {sorted(self._before)}")
 
 
-class ParityDataModule(L.LightningDataModule):
-    def __init__(self, task: ParityMixture, batch_size: int, seed: int):
+class TaskDataModule(L.LightningDataModule):
+    def __init__(self, task: Task, batch_size: int, seed: int):
         super().__init__()
-        self.stream = ParityStream(task, batch_size, seed)
+        self.stream = TaskStream(task, batch_size, seed)
 
     def train_dataloader(self) -> DataLoader:
-        # under DDP each process keeps its own shard of the global batch (see ParityStream)
+        # under DDP each process keeps its own shard of the global batch (see TaskStream)
         self.stream.rank, self.stream.world_size = self.trainer.global_rank, self.trainer.world_size
         # batches are made whole by the stream; workers would only add start-up time
         return DataLoader(self.stream, batch_size=None, num_workers=0)
@@ -89,12 +89,12 @@ class ParityDataModule(L.LightningDataModule):
 
 
 class PromptStream(IterableDataset):
-    """Fresh prompt bits [P, d] every step from one seeded generator."""
+    """Fresh prompt inputs (parity: bits [P, d]) every step from one seeded generator."""
 
-    def __init__(self, task: ParityMixture, n: int, seed: int):
+    def __init__(self, task: Task, n: int, seed: int):
         self.task, self.n, self.seed = task, n, seed
 
     def __iter__(self):
         gen = torch.Generator().manual_seed(self.seed)
         while True:
-            yield self.task.sample_bits(self.n, gen)
+            yield self.task.sample_inputs(self.n, gen)

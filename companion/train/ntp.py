@@ -30,8 +30,8 @@ from ..evaluate import evaluate
 from ..model import GPT
 from ..objective import ntp_loss
 from ..parallel import Run
-from ..task import VOCAB_SIZE, ParityMixture
-from .data import ParityDataModule
+from ..tasks import Task, make_task
+from .data import TaskDataModule
 from .shell import EvalEvery, optimizer, trainer, write_timing
 
 RESUME = "resume"  # subfolder of a partial run: Lightning's last.ckpt, to resume from
@@ -86,10 +86,10 @@ def build_model(cfg: NTPRunConfig) -> GPT:
     """A freshly initialised model, seeded by the run's seed (the global RNG is left untouched)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.train.seed)
-        return GPT(cfg.model, VOCAB_SIZE)
+        return GPT(cfg.model, make_task(cfg.task).vocab_size)
 
 
-def measure_ntp(task: ParityMixture, cfg: NTPRunConfig):
+def measure_ntp(task: Task, cfg: NTPRunConfig):
     """The evaluation of an NTP run: greedy and sampled rows, with steps and samples seen."""
     def measure(module: NTPModule, step: int) -> list[dict]:
         return [{"step": step, "samples": step * cfg.train.batch_size, **row}
@@ -106,8 +106,8 @@ class NTPResult:
     history: pd.DataFrame  # one row per (step, decoding): accuracy, long_frac, lengths, ...
 
     @property
-    def task(self) -> ParityMixture:
-        return ParityMixture(self.config.task)
+    def task(self) -> Task:
+        return make_task(self.config.task)
 
     @property
     def checkpoint_steps(self) -> list[int]:
@@ -121,7 +121,7 @@ class NTPResult:
             if not path.is_file():
                 raise ValueError(f"invalid step={step}: checkpoints exist at {self.checkpoint_steps} "
                                  f"and the final step {self.config.train.steps}.")
-        model = GPT(self.config.model, VOCAB_SIZE)
+        model = GPT(self.config.model, self.task.vocab_size)
         try:
             model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         except (RuntimeError, OSError, EOFError) as e:
@@ -154,7 +154,7 @@ def _fit_ntp(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progres
     """Train ``init`` into ``folder``, checkpointing every ``eval_every`` steps into
     ``folder/resume`` and continuing from the checkpoint found there, if any."""
     t0 = time.perf_counter()
-    task = ParityMixture(cfg.task)
+    task = make_task(cfg.task)
     module = NTPModule(init, cfg.train)
     evaluator = EvalEvery(measure_ntp(task, cfg), cfg.train.eval_every)
     last = folder / RESUME / "last.ckpt"
@@ -169,7 +169,7 @@ def _fit_ntp(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progres
                   devices=t.devices, strategy=t.strategy, progress=progress, checkpointing=True)
     sigint = signal.getsignal(signal.SIGINT)
     try:
-        fit.fit(module, datamodule=ParityDataModule(task, t.batch_size, data_seed),
+        fit.fit(module, datamodule=TaskDataModule(task, t.batch_size, data_seed),
                 ckpt_path=str(last) if last.is_file() else None)
     except SystemExit:
         # Lightning turns Ctrl-C into a graceful shutdown and then sys.exit(1)

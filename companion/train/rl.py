@@ -3,7 +3,7 @@
 One step: ``env.rollout`` samples ``G`` responses to each prompt of the batch from the sampler
 (the policy itself, or STaR's frozen copy within a round) and scores them; the objective of
 ``cfg.algorithm`` (``companion/objective.py``) turns them into a loss. The *environment* is what
-differs between the parity task (:class:`ParityRL`, our GPT) and word problems (chapter 6's Hugging
+differs between the parity task (:class:`TaskRL`, our GPT) and word problems (chapter 6's Hugging
 Face models, ``companion/llm/``): prompts, decoding and reward.
 
 ``train_rl(run)`` is the parity entry point; results are cached by the full RL config, the NTP
@@ -29,7 +29,7 @@ from ..evaluate import decode_metrics, evaluate
 from ..model import GPT
 from ..objective import Rollout, response_mask, rl_objective, star_keep
 from ..parallel import Run
-from ..task import EOS, PAD, VOCAB_SIZE, ParityMixture, rewards
+from ..tasks import Task, make_task
 from .data import PromptStream
 from .ntp import ntp_run, start_of
 from .shell import EvalEvery, frozen_copy, optimizer, trainer, write_timing
@@ -97,7 +97,7 @@ class RLModule(L.LightningModule):
 
 
 @torch.no_grad()
-def rollout(model: GPT, task: ParityMixture, bits: torch.Tensor, G: int, temperature: float,
+def rollout(model: GPT, task: Task, bits: torch.Tensor, G: int, temperature: float,
             generator: torch.Generator) -> Rollout:
     """Sample ``G`` responses to each prompt of ``bits`` [P, d] (KV-cached, no gradients).
 
@@ -106,27 +106,28 @@ def rollout(model: GPT, task: ParityMixture, bits: torch.Tensor, G: int, tempera
     bits = bits.cpu().repeat_interleave(G, dim=0)
     prompts = task.prompts(bits)
     device = next(model.parameters()).device
-    resp = model.generate(prompts.to(device), task.max_response, EOS, PAD, temperature=temperature,
-                          generator=generator).cpu()
+    resp = model.generate(prompts.to(device), task.max_response, task.eos, task.pad,
+                          temperature=temperature, generator=generator).cpu()
     if resp.shape[1] < task.max_response:  # decoding stopped early: every row had ended
-        pad = torch.full((resp.shape[0], task.max_response - resp.shape[1]), PAD, dtype=resp.dtype)
+        pad = torch.full((resp.shape[0], task.max_response - resp.shape[1]), task.pad,
+                         dtype=resp.dtype)
         resp = torch.cat([resp, pad], dim=1)
     tokens = torch.cat([prompts, resp], dim=1)
-    mask = torch.cat([torch.zeros_like(prompts, dtype=torch.bool), response_mask(resp, EOS)], dim=1)
+    mask = torch.cat([torch.zeros_like(prompts, dtype=torch.bool), response_mask(resp, task.eos)], dim=1)
     return Rollout(bits=bits, responses=resp, tokens=tokens, loss_mask=mask)
 
 
 @dataclass
-class ParityRL:
-    """The parity task as an RL environment: prompts are bits, the reward is ``task.rewards``."""
+class TaskRL:
+    """A GPT task (parity, multiplication) as an RL environment: the reward is ``task.reward``."""
 
-    task: ParityMixture
+    task: Task
     cfg: RLConfig
 
     def rollout(self, sampler, bits, step, generator):
         c = self.cfg
         roll = rollout(sampler, self.task, bits, c.G, c.temperature, generator)
-        r = rewards(self.task, roll.bits, roll.responses, c.reward, c.length_penalty)
+        r = self.task.reward(roll.bits, roll.responses, c.reward, c.length_penalty)
         kept = star_keep(r)
         long_kept = (float(self.task.parse(roll.responses[kept]).is_long.float().mean())
                      if bool(kept.any()) else float("nan"))
@@ -143,11 +144,11 @@ class RLResult:
     history: pd.DataFrame  # rows per (step, decoding): "greedy"/"sampled" evals and "rollout" stats
 
     @property
-    def task(self) -> ParityMixture:
-        return ParityMixture(self.config.start.task)
+    def task(self) -> Task:
+        return make_task(self.config.start.task)
 
     def load_model(self) -> GPT:
-        model = GPT(self.config.start.model, VOCAB_SIZE)
+        model = GPT(self.config.start.model, self.task.vocab_size)
         model.load_state_dict(torch.load(self.folder / "model.pt", map_location="cpu",
                                          weights_only=True))
         return model.eval()
@@ -167,9 +168,9 @@ class RLResult:
 
 def _fit_rl(run: RLRunConfig, folder: Path, progress: bool) -> None:
     t0 = time.perf_counter()
-    task = ParityMixture(run.start.task)
+    task = make_task(run.start.task)
     policy = start_of(run.start).load_model(run.start_step).train()
-    module = RLModule(policy, ParityRL(task, run.rl), run.rl)
+    module = RLModule(policy, TaskRL(task, run.rl), run.rl)
     per_step = run.rl.prompts_per_step * run.rl.G
 
     def measure(m: RLModule, step: int) -> list[dict]:

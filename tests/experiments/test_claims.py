@@ -28,7 +28,7 @@ def cited(chapter: int) -> set[str]:
 
 def test_every_chapter_has_its_claim():
     assert experiments.CLAIMS == {2: "ntp_threshold", 3: "rl_after_ntp", 4: "test_time",
-                                  5: "linear_theory", 6: "llama"}
+                                  5: "linear_theory", 6: "llama", 7: "multiplication"}
     assert experiments.claim(2).__name__ == "companion.experiments.ntp_threshold"
 
 
@@ -54,7 +54,7 @@ def copy_from_book_cache(runs: list[parallel.Run]) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", [2, 3, 4, 6])
+@pytest.mark.parametrize("chapter", [2, 3, 4, 6, 7])
 def test_a_chapter_trains_nothing_after_its_runs_are_computed(chapter, tmp_path, monkeypatch):
     claim = experiments.claim(chapter)
     runs = list(claim.runs(TINY).values())

@@ -3,7 +3,7 @@
 The two processes are launched the way a multi-GPU node launches them, with torchrun
 (``python -m torch.distributed.run``): each runs this file as a script (see ``__main__``
 at the bottom), which calls :func:`companion.train.train_ntp` with ``devices=2,
-strategy="ddp"``. Both see half of every global batch (``ParityStream`` shards it), DDP
+strategy="ddp"``. Both see half of every global batch (``TaskStream`` shards it), DDP
 averages their gradients, and the loss is normalised by the global target count, so the
 result must equal a 1-process run of the same global batch up to float rounding.
 """
@@ -27,7 +27,7 @@ from companion.config import ConfigError, NTPRunConfig
 from companion.profiles import get_profile
 from companion.task import ParityMixture
 from companion.train import NTPResult, build_model, train_ntp
-from companion.train.data import ParityStream
+from companion.train.data import TaskStream
 
 HERE = Path(__file__).resolve()
 
@@ -86,8 +86,8 @@ def test_two_process_ddp_fit_matches_the_single_process_fit(isolated_cache, tmp_
 
 def test_stream_shards_are_the_global_batch_split_in_order():
     task = ParityMixture(small_config().task)
-    full = next(iter(ParityStream(task, 8, seed=3)))
-    halves = [next(iter(ParityStream(task, 8, seed=3, rank=r, world_size=2)))
+    full = next(iter(TaskStream(task, 8, seed=3)))
+    halves = [next(iter(TaskStream(task, 8, seed=3, rank=r, world_size=2)))
               for r in (0, 1)]
     assert torch.equal(torch.cat([h[0] for h in halves]), full[0])
     assert torch.equal(torch.cat([h[1] for h in halves]), full[1])

@@ -14,7 +14,7 @@ from companion import cache
 from companion.config import (ConfigError, EvalConfig, ModelConfig, NTPRunConfig, PretrainConfig,
                               RLConfig, TaskConfig)
 from companion.profiles import get_profile
-from companion.train import (ParityRL, histories, rl_run, rl_task, rollout, summarize, train_ntp,
+from companion.train import (TaskRL, histories, rl_run, rl_task, rollout, summarize, train_ntp,
                              train_rl)
 
 
@@ -30,7 +30,7 @@ def test_rollout_shapes_and_groups(task4, gpt4):
 
 
 def test_the_parity_environment_scores_its_rollouts(task4, gpt4):
-    env = ParityRL(task4, RLConfig(G=2, prompts_per_step=2))
+    env = TaskRL(task4, RLConfig(G=2, prompts_per_step=2))
     bits = torch.tensor([[1, 0, 1, 1], [0, 1, 0, 0]])
     roll, r, stats = env.rollout(gpt4, bits, 0, torch.Generator().manual_seed(0))
     assert r.shape == (4,) and set(r.tolist()) <= {0.0, 1.0}
