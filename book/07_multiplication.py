@@ -47,7 +47,7 @@ glue_numbers(ex.numbers())
 # written. The long response is the running products $S_j = a \cdot (b \bmod 10^j)$ for
 # $j = 1..n$: each line adds one partial product $a \cdot b_j \cdot 10^{j-1}$ to the line before,
 # and each line opens with `;`. The last line is $a \cdot b$. The short response is the product
-# alone. The end-to-end reward is 1 when the response's last line is the product.
+# alone. The end-to-end reward is $1$ when the response's last line is the product (else $0$).
 
 # %%
 examples(prof.multiplication.start.task, 4)

@@ -16,7 +16,7 @@ The two responses part at their first token (``;`` or the product's last digit),
 parity mixture's part at ``<eos>`` or the chain's second token: which one greedy decoding takes
 is one token's choice. Without the opening ``;`` the two would agree on their first digit and part
 later, at a digit that the chain predicts and the unlearned product does not, so greedy decoding
-would follow the chain at any p_cot (ours: measured while choosing the format).
+would follow the chain at any p_cot (book/calibration.md has what was measured when choosing).
 
 Worked example, n = 2, a = 12, b = 34 (a * b = 408; a * 4 = 48):
 

@@ -91,9 +91,12 @@ def make_invocations(script: str) -> list[list[str]]:
 def test_the_workflow_runs_exactly_the_readme_book_command():
     book = [c for c in readme_commands("## The two commands") if c.startswith("make book")]
     assert book == ["make book"], f"the README's book command changed: {book}"
+    # ... after the README's command that trains the multiplication page's runs for it
+    mult = readme_commands("### The multiplication page")
+    assert mult == ["make multiplication"], f"the README's multiplication command changed: {mult}"
     wf = load(BOOK_WORKFLOW)
     runs = [make_invocations(step["run"]) for _, step in steps(wf) if "run" in step]
-    assert [c for run in runs for c in run] == [shlex.split(book[0])]
+    assert [c for run in runs for c in run] == [shlex.split(mult[0]), shlex.split(book[0])]
     # the profile comes from the environment (Make's `PROFILE ?= cpu`); a push builds the default
     build = wf["jobs"]["build"]
     assert re.fullmatch(rf"\$\{{\{{ inputs\.profile \|\| '{DEFAULT_PROFILE}' \}}\}}",
