@@ -71,21 +71,23 @@ examples(prof.multiplication.start.task, 4)
 ex.seeds_table().round(3) if ex.computed else ex.message
 
 # %%
-if ex.computed:
-    plots.rl_curves(ex.ntp_history(), hue="run", x="samples", chance=None,
-                    title="Next-token prediction alone (the baseline continues seed 0)")
+# a figure only when computed (the table above says what is missing)
+title = "Next-token prediction alone (the baseline continues seed 0)"
+plots.rl_curves(ex.ntp_history(), hue="run", x="samples", chance=None,
+                title=title) if ex.computed else None
 
 # %%
-if ex.computed:
-    plots.rl_curves(ex.rl_history(), hue="run", chance=None, title="GRPO from each NTP seed")
+plots.rl_curves(ex.rl_history(), hue="run", chance=None,
+                title="GRPO from each NTP seed") if ex.computed else None
 
 # %% [markdown]
 # {glue:text}`mult_verdict`
 #
 # ## The matched-compute baseline
 #
-# Next-token prediction continued from the first seed's run, on two fresh demonstrations per
-# response GRPO sampled (ours, as in chapter 3). {glue:text}`mult_baseline_verdict`
+# Next-token prediction continued from the first seed's run, on
+# {glue:text}`mult_baseline_factor` fresh demonstrations per response GRPO sampled (ours, as in
+# chapter 3). {glue:text}`mult_baseline_verdict`
 #
 # ## Fewer digits
 #

@@ -83,11 +83,12 @@ def missing(runs: list[Run]) -> list[Run]:
     return list(todo.values())
 
 
-def compute(runs: list[Run], workers: int = 1, log: Callable[[str], None] | None = None) -> int:
+def compute(runs: list[Run] | dict[str, Run], workers: int = 1,
+            log: Callable[[str], None] | None = None) -> int:
     """Compute every run of ``runs`` (and what they need) that is not cached yet; return how
     many were computed. Runs start in the given order (put the longest first) as soon as a
     worker is free and the runs they need are done. ``log`` (optional) hears of each run that
-    finishes, with how many are done.
+    finishes, with how many are done (by name when ``runs`` names them).
 
     With the cache off nothing is computed here: results could not be handed back, so each
     caller computes its own when it asks for it.
@@ -96,14 +97,16 @@ def compute(runs: list[Run], workers: int = 1, log: Callable[[str], None] | None
         raise ValueError(f"invalid workers={workers}: must be >= 1")
     if not cache.cache_enabled():
         return 0
-    todo = missing(runs)
+    names = {(r.kind, r.key): n for n, r in runs.items()} if isinstance(runs, dict) else {}
+    todo = missing(list(runs.values()) if isinstance(runs, dict) else runs)
     done, t0 = 0, time.perf_counter()
 
     def finished(r: Run) -> None:
         nonlocal done
         done += 1
         if log is not None:
-            log(f"[{done}/{len(todo)}] a {r.kind} run done ({time.perf_counter() - t0:.0f} s)")
+            name = names.get((r.kind, r.key), f"a {r.kind} run")
+            log(f"[{done}/{len(todo)}] {name} done ({time.perf_counter() - t0:.0f} s)")
     if workers == 1 or len(todo) < 2:
         for r in todo:
             r()
@@ -134,5 +137,5 @@ def compute(runs: list[Run], workers: int = 1, log: Callable[[str], None] | None
 def fetch(runs: dict[str, Run], workers: int = 1) -> dict[str, Any]:
     """Each named run's result: the missing ones are computed ``workers`` at a time first
     (:func:`compute`), then every run is read (from the cache, or computed here if it is off)."""
-    compute(list(runs.values()), workers=workers)
+    compute(runs, workers=workers)
     return {name: run() for name, run in runs.items()}

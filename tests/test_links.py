@@ -9,6 +9,7 @@ id in it.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -93,3 +94,20 @@ def test_every_internal_link_names_an_existing_file_and_id():
                     unquote(parts.fragment) not in parsed(target, pages).ids:
                 broken.append(f"{page.relative_to(BOOK)}: {url} (no such id)")
     assert not broken, "\n".join(broken[:40])
+
+
+def test_every_cell_that_draws_shows_its_figure():
+    # a figure drawn inside an `if` block is not the cell's value: the page would show nothing
+    draws = re.compile(r"\bplots\.(?!theme\b)\w+\(")
+    # the cells allowed to draw nothing under tiny, and why
+    allowed = {("06_llama.ipynb", "if ex.paper is not None:"): "the paper tier runs on a GPU only"}
+    blank = []
+    for nb in sorted(EXECUTED.glob("*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            src = "".join(cell["source"])
+            if any(nb.name == name and src.startswith(head) for name, head in allowed):
+                continue
+            if cell["cell_type"] == "code" and draws.search(src):
+                if not any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+                    blank.append(f"{nb.name}: {src[:80]!r}")
+    assert not blank, "cells that draw but show no figure:\n" + "\n".join(blank)

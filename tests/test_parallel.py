@@ -217,3 +217,13 @@ def test_workers_exit_when_their_parent_is_killed_outright(isolated_cache):
         _kill_all(proc, pgid)
     assert cache.list_runs() == []  # nothing half-trained was published
     assert all((cache.partial_dir("ntp", c) / "resume" / "last.ckpt").is_file() for c in runs)
+
+
+def test_the_log_names_the_runs_it_was_given_by_name():
+    heard = []
+    named = {"first": Run("x", key(20), int), "second": Run("x", key(21), int, needs=())}
+    assert parallel.compute(named, workers=1, log=heard.append) == 2
+    assert [m.split(" done (")[0] for m in heard] == ["[1/2] first", "[2/2] second"]
+    heard.clear()
+    parallel.compute([Run("x", key(22), int)], workers=1, log=heard.append)
+    assert heard[0].startswith("[1/1] a x run done (")

@@ -75,6 +75,11 @@ def _row(ntp: NTPResult, rl: RLResult) -> dict:
             "RL responses": int(rl.curve("greedy").responses.max())}
 
 
+def _span(lo: float, hi: float) -> str:
+    a, b = f"{lo:.1f}", f"{hi:.1f}"
+    return a if a == b else f"{a}-{b}"
+
+
 def separated(row: dict | pd.Series) -> bool:
     """NTP alone fails and NTP + GRPO solves it (both greedy)."""
     return row["NTP greedy accuracy"] <= FAILED and row["NTP+GRPO greedy accuracy"] >= ACCURACY
@@ -145,7 +150,7 @@ class MultiplicationResult:
             "NTP alone, greedy": (f"accuracy at most {v['mult_ntp_greedy_max']:.3f}, answers "
                                   f"{v['mult_ntp_len_max']:.1f} tokens long at most"),
             "NTP + RL, greedy": (f"accuracy at least {v['mult_rl_greedy_min']:.3f}, answers "
-                                 f"{v['mult_rl_len_min']:.1f}-{v['mult_rl_len_max']:.1f} tokens long "
+                                 f"{_span(v['mult_rl_len_min'], v['mult_rl_len_max'])} tokens long "
                                  f"(GRPO, {v['mult_rl_responses']:,} responses)"),
             "more NTP, same compute": f"greedy accuracy at most {v['mult_baseline_max']:.3f} (ours)",
             "other digit counts": v["mult_sweep_verdict"]}})
@@ -176,8 +181,10 @@ class MultiplicationResult:
                        f"(without a working chain RL has nothing to amplify).")
         base_max = float(bg.accuracy.max())
         s0 = t.iloc[0]
-        base_verdict = (f"More next-token prediction at matched compute reaches greedy accuracy "
-                        f"{base_max:.3f} at most" + (
+        ratio = self.baseline_flop_ratio()
+        base_verdict = (f"Over {int(bg.samples.max()):,} more sequences ({ratio:.2f} times the "
+                        "counted FLOPs of GRPO's rollouts and updates), next-token prediction "
+                        f"reaches greedy accuracy {base_max:.3f} at most" + (
                             f", where GRPO from the same start reached "
                             f"{s0['NTP+GRPO greedy accuracy']:.3f}: the compute alone is not what "
                             "RL adds." if base_max <= FAILED < s0["NTP+GRPO greedy accuracy"] else
@@ -208,7 +215,7 @@ class MultiplicationResult:
                  f"is {task.short_len} tokens, the chain {task.chain_len}.")
         measured = (f"{setting}: NTP greedy at most {float(t['NTP greedy accuracy'].max()):.3f}; "
                     f"NTP + GRPO greedy at least {float(t['NTP+GRPO greedy accuracy'].min()):.3f}, "
-                    f"length {float(g0.min()):.1f}-{float(g0.max()):.1f}; {'; '.join(parts)}")
+                    f"length {_span(g0.min(), g0.max())}; {'; '.join(parts)}")
         return {
             "mult_computed": True, "mult_setting": setting, "mult_setup": setup,
             "mult_measured": measured,
@@ -227,7 +234,7 @@ class MultiplicationResult:
             "mult_separated": k, "mult_verdict": verdict,
             "mult_baseline_max": base_max, "mult_baseline_samples": int(bg.samples.max()),
             "mult_baseline_factor": m.baseline_factor,
-            "mult_baseline_flop_ratio": self.baseline_flop_ratio(),
+            "mult_baseline_flop_ratio": ratio,
             "mult_baseline_verdict": base_verdict,
             "mult_sweep_verdict": "; ".join(parts) + ".",
         }
@@ -266,7 +273,8 @@ class NotComputed:
                                           "mult_verdict", "mult_baseline_verdict",
                                           "mult_sweep_verdict")}
         return {"mult_computed": False, "mult_separated": 0, "mult_seeds": 0,
-                "mult_n": self.prof.multiplication.start.task.n, **text}
+                "mult_n": self.prof.multiplication.start.task.n,
+                "mult_baseline_factor": self.prof.multiplication.baseline_factor, **text}
 
     def comparison(self) -> pd.DataFrame:
         return pd.DataFrame({"paper": PAPER, "this book": {k: "not computed" for k in PAPER}})
@@ -274,7 +282,7 @@ class NotComputed:
 
 def compute(prof: Profile, log: Callable[[str], None] | None = None) -> int:
     """Train every run of the page that is not cached (what ``make multiplication`` runs)."""
-    return parallel.compute(list(runs(prof).values()), prof.workers, log=log)
+    return parallel.compute(runs(prof), prof.workers, log=log)
 
 
 def load(prof: Profile) -> MultiplicationResult | NotComputed:
