@@ -73,8 +73,11 @@ ex.seeds_table().round(3) if ex.computed else ex.message
 # %%
 # a figure only when computed (the table above says what is missing)
 title = "Next-token prediction alone (the baseline continues seed 0)"
-plots.rl_curves(ex.ntp_history(), hue="run", x="samples", chance=None,
-                title=title) if ex.computed else None
+plots.chain_under_ntp(ex.ntp_history(), title=title) if ex.computed else None
+
+# %% [markdown]
+# Left, greedy decoding; right, how often the long answers among the sampled ones are right:
+# the chain that RL can amplify. {glue:text}`mult_chain_verdict`
 
 # %%
 plots.rl_curves(ex.rl_history(), hue="run", chance=None,

@@ -126,6 +126,24 @@ def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure
     return finish(fig)
 
 
+def chain_under_ntp(hist: pd.DataFrame, hue: str = "run", title: str | None = None) -> plt.Figure:
+    """Next-token prediction alone: greedy accuracy beside the accuracy of the sampled long
+    answers, against the training sequences seen - the chain can be learned while greedy
+    decoding answers short."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, decoding, col, label in (
+            (axes[0], "greedy", "accuracy", "greedy accuracy"),
+            (axes[1], "sampled", "acc_long", "sampled long answers: accuracy")):
+        h = hist[hist.decoding == decoding]
+        sns.lineplot(h, x="samples", y=col, hue=hue, marker="o", markersize=4, ax=ax)
+        ax.set(xlabel="training sequences seen", ylabel=label, ylim=(-0.02, 1.02))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        ax.legend(fontsize="small", title=hue if hue != "run" else None)
+    if title:
+        fig.suptitle(title)
+    return finish(fig)
+
+
 # --- chapters 3-4: RL
 def rl_curves(hist: pd.DataFrame, hue: str = "algorithm", x: str = "responses",
               decoding: str = "greedy", title: str | None = None,

@@ -179,6 +179,15 @@ class MultiplicationResult:
                        f"{ntp_fail}, NTP + GRPO reaches {ACCURACY:g} in {rl_ok}; the sampled long "
                        f"answers of the NTP runs are at least {KNOWN:g} right in {known} "
                        f"(without a working chain RL has nothing to amplify).")
+        long_lo, long_hi = (float(t["NTP sampled long accuracy"].min()),
+                            float(t["NTP sampled long accuracy"].max()))
+        g_max = float(t["NTP greedy accuracy"].max())
+        chain = (f"At the end of next-token prediction the sampled long answers are "
+                 f"{long_lo:.3f}-{long_hi:.3f} right across the {n_seeds} seeds, while greedy "
+                 f"accuracy is at most {g_max:.3f}")
+        chain += (": the chain is learned, and greedy decoding does not use it." if
+                  long_lo >= KNOWN and g_max <= FAILED else
+                  f" (the chain is at least {KNOWN:g} right in {known} of the {n_seeds}).")
         base_max = float(bg.accuracy.max())
         s0 = t.iloc[0]
         ratio = self.baseline_flop_ratio()
@@ -231,7 +240,7 @@ class MultiplicationResult:
             "mult_rl_len_min": float(g0.min()), "mult_rl_len_max": float(g0.max()),
             "mult_chain_len": int(self.ntp[next(iter(self.ntp))].task.chain_len),
             "mult_short_len": int(self.ntp[next(iter(self.ntp))].task.short_len),
-            "mult_separated": k, "mult_verdict": verdict,
+            "mult_separated": k, "mult_verdict": verdict, "mult_chain_verdict": chain,
             "mult_baseline_max": base_max, "mult_baseline_samples": int(bg.samples.max()),
             "mult_baseline_factor": m.baseline_factor,
             "mult_baseline_flop_ratio": ratio,
@@ -270,7 +279,8 @@ class NotComputed:
 
     def numbers(self) -> dict:
         text = {k: self.message for k in ("mult_setting", "mult_setup", "mult_measured",
-                                          "mult_verdict", "mult_baseline_verdict",
+                                          "mult_verdict", "mult_chain_verdict",
+                                          "mult_baseline_verdict",
                                           "mult_sweep_verdict")}
         return {"mult_computed": False, "mult_separated": 0, "mult_seeds": 0,
                 "mult_n": self.prof.multiplication.start.task.n,

@@ -1,6 +1,7 @@
 """companion/experiments/multiplication.py: the page's runs, its verdicts, and the cache-only path."""
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +84,8 @@ def test_the_verdicts_follow_the_numbers():
     assert "the compute alone is not what RL adds" in good["mult_baseline_verdict"]
     assert good["mult_sweep_verdict"] == "separation at n = 3; NTP alone solves n = 1."
     assert good["mult_rl_len_min"] == 21.0 and good["mult_ntp_greedy_max"] == pytest.approx(0.02)
+    assert good["mult_chain_verdict"].endswith("the chain is learned, and greedy decoding does not use it.")
+    assert "length 21.0;" in good["mult_measured"]  # one length, not "21.0-21.0"
 
     bad = result(ntp_acc=0.02, rl_acc=0.5, base_acc=0.6).numbers()
     assert bad["mult_separated"] == 0
@@ -90,7 +93,9 @@ def test_the_verdicts_follow_the_numbers():
     assert "more NTP does as well as GRPO" in bad["mult_baseline_verdict"]
     assert "neither reaches 0.9 at n = 3" in bad["mult_sweep_verdict"]
     # NTP that already solves it is no separation either
-    assert result(ntp_acc=0.95, rl_acc=1.0, base_acc=0.95).numbers()["mult_separated"] == 0
+    solved = result(ntp_acc=0.95, rl_acc=1.0, base_acc=0.95).numbers()
+    assert solved["mult_separated"] == 0
+    assert solved["mult_chain_verdict"].endswith("(the chain is at least 0.5 right in 3 of the 3).")
 
 
 def test_the_comparison_puts_the_papers_statement_beside_ours():
@@ -108,6 +113,10 @@ def test_without_its_runs_cached_the_cpu_page_says_what_to_run(isolated_cache):
     numbers = ex.numbers()
     assert numbers["mult_computed"] is False and numbers["mult_verdict"] == ex.message
     assert set(ex.comparison()["this book"]) == {"not computed"}
+    # every value the page glues exists without the runs too
+    page = (Path(__file__).parents[2] / "book" / "07_multiplication.py").read_text()
+    glued = set(re.findall(r"\{glue:text\}`(\w+)`", page))
+    assert glued and glued <= set(numbers), glued - set(numbers)
 
 
 def test_settings_show_the_profile_beside_the_paper_profile():
