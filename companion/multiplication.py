@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .config import MultiplicationConfig
+from .reward import outcome_reward
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,20 +160,12 @@ class Multiplication:
 
     def reward(self, ab: torch.Tensor, responses: torch.Tensor, kind: str = "end_to_end",
                length_penalty: float = 0.0) -> torch.Tensor:
-        """As :func:`companion.task.rewards`: 1 for the right product (``cot``: a long response
-        must moreover be the exact chain), minus ``length_penalty`` * tokens / chain length."""
+        """By :func:`companion.reward.outcome_reward`: 1 for the right product (``cot``: a long
+        response must moreover be the exact chain), minus ``length_penalty`` * tokens / chain
+        length."""
         parsed = self.parse(responses)
-        r = (parsed.answer == self.target(ab)).float()
-        if kind == "cot":
-            n = self.chain_len
-            exact = (parsed.length == n) & (responses[:, :n] == self.chain(ab)).all(dim=1)
-            r = r * (~parsed.is_long | exact).float()
-        elif kind != "end_to_end":
-            raise ValueError(f"invalid reward={kind!r}: must be 'end_to_end' or 'cot'.")
-        if length_penalty:
-            n_tok = torch.where(parsed.length >= 0, parsed.length, responses.shape[1]).float()
-            r = r - length_penalty * n_tok / self.chain_len
-        return r
+        return outcome_reward(parsed.answer == self.target(ab), responses, parsed.length,
+                              ~parsed.is_long, self.chain(ab), kind, length_penalty)
 
 
 def render(tokens: torch.Tensor | list[int], drop_pad: bool = True) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .config import TaskConfig
+from .reward import outcome_reward
 
 ZERO, ONE, SEP, EOS, PAD = 0, 1, 2, 3, 4
 VOCAB = ("0", "1", "=", "<eos>", "<pad>")
@@ -150,27 +151,11 @@ class ParityMixture:
 # the RL reward of the parity task (companion/train/rl.py)
 def rewards(task: ParityMixture, bits: torch.Tensor, responses: torch.Tensor,
             kind: str = "end_to_end", length_penalty: float = 0.0) -> torch.Tensor:
-    """Reward per response [N] (float).
-
-    ``end_to_end``: 1 if the last token before <eos> equals the parity, else 0 (the
-    paper's outcome reward; malformed responses get 0). ``cot``: as end-to-end, and a
-    long response must moreover be the exact chain (a right answer reached by a wrong
-    chain earns 0). ``length_penalty`` lambda subtracts lambda * (tokens / chain length):
-    a full chain costs lambda, a short answer lambda / chain length.
-    """
+    """Reward per response [N] (float), by :func:`companion.reward.outcome_reward`: the answer
+    is the last token before <eos>, a short answer is that token alone."""
     parsed = task.parse(responses)
-    r = (parsed.answer == task.parity(bits)).float()
-    if kind == "cot":
-        n = task.chain_len
-        exact_chain = (parsed.length == n) & (responses[:, :n] == task.chain(bits)).all(dim=1)
-        r = r * ((parsed.length == 1) | exact_chain).float()
-    elif kind != "end_to_end":
-        raise ValueError(f"invalid reward={kind!r}: must be 'end_to_end' or 'cot'.")
-    if length_penalty:
-        # malformed responses (no <eos>) count every token they produced
-        n_tok = torch.where(parsed.length >= 0, parsed.length, responses.shape[1]).float()
-        r = r - length_penalty * n_tok / task.chain_len
-    return r
+    return outcome_reward(parsed.answer == task.parity(bits), responses, parsed.length,
+                          parsed.length == 1, task.chain(bits), kind, length_penalty)
 
 
 def render(tokens: torch.Tensor | list[int], drop_pad: bool = True) -> str:
