@@ -43,7 +43,7 @@ TINY = Profile(
     linear=LinearConfig(d=8, max_iter=20, n_eval=300, seeds=(0,), threshold_n=2000,
                         threshold_p_cots=(0.2, 0.5), star_p_cots=(0.25, 0.1), star_long=200,
                         star_n_max=2000, star_rounds=4, sample_ds=(6, 8), sample_n0=100,
-                        sample_rounds=4, table_ds=(6, 8), kappa_ds=(6, 8)),
+                        sample_rounds=4, table_ds=(6, 8), kappa_ds=(6, 8), steep_kappa_ds=(6, 8)),
     llama=Llama(
         worded=LLMConfig(hidden_size=32, n_layer=1, n_head=2, data=LLMDataConfig(d=6, n_eval=32),
                          sft_steps=20, sft_batch_size=16, sft_eval_every=10, sft_warmup_steps=2,
@@ -116,13 +116,14 @@ CPU = Profile(
                        # runs of one running parity) to mostly 1 (it flips at almost every bit)
                        probe_prompts=1000, probe_biases=(0.1, 0.25, 0.75, 0.9)),
     # d=16, p_cot down to d^-2 and 2^-d: about 2 minutes
-    linear=LinearConfig(d=16, max_iter=50, n_eval=2000, seeds=(0,), threshold_n=20000,
+    linear=LinearConfig(d=16, max_iter=50, n_eval=2000, seeds=(0, 1, 2), threshold_n=20000,
                         threshold_p_cots=(0.2, 0.25, 0.3, 0.32, 0.34, 0.36, 0.4, 0.5),
                         star_p_cots=(0.25, 0.1, 16 ** -1, 16 ** -1.5, 16 ** -2, 2.0 ** -16),
                         star_long=1000, star_n_max=40000, star_rounds=16,
                         sample_ds=(8, 16, 32, 64), sample_n0=200, sample_rounds=6,
                         # p_cot = 1/d to d = 32: at d = 64 one seed took 6 minutes here
-                        table_ds=(8, 10, 12, 14, 16), kappa=1.0, kappa_ds=(8, 16, 32)),
+                        table_ds=(8, 10, 12, 14, 16), kappa=1.0, kappa_ds=(8, 16, 32),
+                        steep_kappa=1.5, steep_kappa_ds=(8, 16)),
     llama=Llama(
         worded=LLMConfig(data=LLMDataConfig(d=16, p_cot=0.2, n_eval=256), sft_steps=1500,
                          sft_batch_size=64, sft_eval_every=250,
@@ -180,7 +181,8 @@ PAPER = Profile(
                         star_p_cots=(0.25, 0.1, 32 ** -1, 32 ** -1.5, 32 ** -2, 2.0 ** -32),
                         star_long=4000, star_n_max=400_000, star_rounds=16,
                         sample_ds=(8, 16, 32, 64, 128), sample_n0=200, sample_rounds=8,
-                        table_ds=(8, 10, 12, 14, 16, 18, 20), kappa=1.0, kappa_ds=(8, 16, 32, 64)),
+                        table_ds=(8, 10, 12, 14, 16, 18, 20), kappa=1.0, kappa_ds=(8, 16, 32, 64),
+                        steep_kappa=1.5, steep_kappa_ds=(8, 16, 32)),
     llama=Llama(
         worded=LLMConfig(hidden_size=256, n_layer=4, n_head=8,
                          data=LLMDataConfig(d=32, p_cot=0.1, n_eval=1000), sft_steps=20_000,

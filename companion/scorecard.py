@@ -426,9 +426,12 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Linear model: sample complexity", "05_linear", "Sample complexity",
           "NTP followed by RL learns parity with $\\mathrm{poly}(d)$ samples; NTP alone needs "
           "resources exponential in $d$ (paper).",
-          "NTP + STaR: samples $\\propto d^b$ with $b =$ {lin_slope_star:.2f} up to $d =$ "
+          "NTP + STaR: samples $\\propto d^b$ with $b =$ {lin_slope_star:.2f} "
+          "({lin_slope_star_seeds}) up to $d =$ "
           "{lin_d_max} ({lin_star_at_dmax} there), $b =$ {lin_slope_kappa:.2f} at $p_{{cot}} = "
-          "d^{{-\\kappa}}$, $\\kappa =$ {lin_kappa:g}, up to $d =$ {lin_kappa_d_max}; the one-step "
+          "d^{{-\\kappa}}$, $\\kappa =$ {lin_kappa:g}, up to $d =$ {lin_kappa_d_max}, and "
+          "{lin_slope_steep:.2f} at $\\kappa =$ {lin_steep_kappa:g}, up to $d =$ "
+          "{lin_steep_d_max}; the one-step "
           "$2^d$-feature table: "
           "{lin_bits_table:.2f} doublings per bit ({lin_table_at_dmax} at $d =$ {lin_d_max})",
           rule_linear_samples, uses=("lin_slope_table",)),

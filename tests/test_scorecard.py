@@ -85,7 +85,8 @@ GOOD = {
         "lin_star_failed": f"{2.0 ** -16:.2g}", "lin_slope_star": 1.1, "lin_slope_table": 8.0,
         "lin_d_max": 64, "lin_star_at_dmax": "76,800", "lin_bits_table": 1.0,
         "lin_table_at_dmax": "4.2e+19", "lin_slope_kappa": 2.4, "lin_kappa": 1.0,
-        "lin_kappa_d_max": 32},
+        "lin_kappa_d_max": 32, "lin_slope_star_seeds": "1.05-1.15 fitted to each of the 3 seeds alone",
+        "lin_slope_steep": 2.9, "lin_steep_kappa": 1.5, "lin_steep_d_max": 16},
     "06_llama": {
         "a_sft_acc": 0.5, "a_sft_len": 2.0, "a_rl_acc": 1.0, "a_rl_len": 18.0, "b_n_eval": 16,
         "b_acc_sft": 0.0, "b_acc_rl": 0.0, "a_rl_verdict": "RL raised both, by making the model "

@@ -34,6 +34,9 @@ class LinearConfig:
     # empty; the sample size grows like 1/p_cot, so these cost the most)
     kappa: float = 1.0
     kappa_ds: tuple[int, ...] = (8, 16, 32)
+    # ... and at a steeper power (rarer long data as d grows; may be empty)
+    steep_kappa: float = 1.5
+    steep_kappa_ds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         check_int("d", self.d, 3, 512)  # d >= 3: the stop decision depends on the parity of d-1 >= 2 bits
@@ -64,6 +67,8 @@ class LinearConfig:
         for d in self.table_ds:
             check_int("table_ds[i]", d, 3, 26)  # the table learner streams ~2^d prompts
         check_float("kappa", self.kappa, 0.0, 4.0, open_low=True)
-        check(isinstance(self.kappa_ds, tuple), "kappa_ds", self.kappa_ds, "must be a tuple")
-        for d in self.kappa_ds:
-            check_int("kappa_ds[i]", d, 3, 512)
+        check_float("steep_kappa", self.steep_kappa, self.kappa, 4.0, open_low=True)
+        for name in ("kappa_ds", "steep_kappa_ds"):
+            check(isinstance(getattr(self, name), tuple), name, getattr(self, name), "must be a tuple")
+            for d in getattr(self, name):
+                check_int(f"{name}[i]", d, 3, 512)

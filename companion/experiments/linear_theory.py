@@ -26,6 +26,12 @@ NAN = float("nan")
 DOUBLING = 0.75
 
 
+def _spread(values: pd.Series, digits: int) -> str:
+    """One value, or the range over seeds: "0.31" or "0.29-0.35"."""
+    lo, hi = f"{values.min():.{digits}f}", f"{values.max():.{digits}f}"
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
 def runs(prof) -> dict:
     """The training runs to prefetch for profile ``prof``: none (chapter 5 computes in-process)."""
     return {}
@@ -66,11 +72,30 @@ class LinearTheory:
                "lin_cap_long": linear.star_n(cfg, min(cfg.star_p_cots)) * min(cfg.star_p_cots)}
         checks = linear.star_checks(self.star, self.star_summary)
         out.update({f"lin_star_{name}": value for name, value in checks.items()})
-        summary = self.star_summary
-        slow = summary.sort_values("p_cot").iloc[min(1, len(summary) - 1)]  # the rarest but one
-        for name in ("p_cot", "kappa", "final_greedy_accuracy", "final_sampled_long"):
-            out[f"lin_slow_{name}"] = float(slow[name])
-        return out | self._rounds_numbers()
+        return out | self._slow_numbers() | self._rounds_numbers()
+
+    def _slow_numbers(self) -> dict:
+        """The rarest p_cot but one, across its seeds: where it ended, and whether it got there."""
+        summary, target = self.star_summary, self.cfg.star_target
+        ps = sorted(summary.p_cot.unique())
+        p = ps[min(1, len(ps) - 1)]
+        slow = summary[summary.p_cot == p]
+        runs = self.star[self.star.p_cot == p]
+        # still climbing: the last round raised greedy accuracy, in every seed that stopped short
+        climbing = all(g.greedy_accuracy.iloc[-1] > g.greedy_accuracy.iloc[-2] if len(g) > 1 else False
+                       for _, g in runs.groupby("seed") if g.greedy_accuracy.iloc[-1] < target)
+        reached, k = int(slow.rounds_measured.notna().sum()), len(slow)
+        runs_word = "every seed" if k > 1 else "the run"
+        verdict = (f"the target {target:g} reached in {runs_word}" if reached == k else
+                   f"short of the target {target:g} in {runs_word}" if reached == 0 else
+                   f"the target {target:g} reached in {reached} of {k} seeds")
+        if reached < k:
+            verdict += ("; greedy accuracy still climbing where it fell short" if climbing else
+                        "; greedy accuracy no longer climbing where it fell short")
+        return {"lin_slow_p_cot": float(p), "lin_slow_kappa": float(slow.kappa.iloc[0]),
+                "lin_slow_final_sampled_long": _spread(slow.final_sampled_long, 2),
+                "lin_slow_final_greedy_accuracy": _spread(slow.final_greedy_accuracy, 3),
+                "lin_slow_verdict": verdict}
 
     def _rounds_numbers(self) -> dict:
         """How the rounds to learn parity grow with the odds (closed form: one more round per
@@ -97,11 +122,13 @@ class LinearTheory:
         star_fit = slopes[slopes.learner == linear.STAR_LEARNER]
         table_fit = slopes[slopes.learner == linear.TABLE_LEARNER]
         kappa_fit = slopes[slopes.learner == linear.kappa_learner(cfg.kappa)]
+        steep_fit = slopes[slopes.learner == linear.kappa_learner(cfg.steep_kappa)]
         d_max = max(cfg.sample_ds)
         at_max = samples[(samples.d == d_max) & (samples.learner == linear.STAR_LEARNER)].samples
         return {"lin_sample_target": cfg.sample_target, "lin_sample_rounds": cfg.sample_rounds,
                 "lin_sample_p": cfg.sample_p_cot,
                 "lin_slope_star": float(star_fit.loglog_slope.iloc[0]) if len(star_fit) else NAN,
+                "lin_slope_star_seeds": self._slope_spread(linear.STAR_LEARNER),
                 "lin_slope_table": float(table_fit.loglog_slope.iloc[0]) if len(table_fit) else NAN,
                 "lin_bits_table": float(table_fit.bits_per_d.iloc[0]) if len(table_fit) else NAN,
                 "lin_kappa": cfg.kappa,
@@ -110,10 +137,44 @@ class LinearTheory:
                                     else NAN),
                 "lin_kappa_rise": (float(kappa_fit.loglog_slope.iloc[0] - star_fit.loglog_slope.iloc[0])
                                    if len(kappa_fit) and len(star_fit) else NAN),
+                "lin_steep_kappa": cfg.steep_kappa,
+                "lin_steep_d_max": max(cfg.steep_kappa_ds, default=NAN),
+                "lin_slope_steep": (float(steep_fit.loglog_slope.iloc[0]) if len(steep_fit)
+                                    else NAN),
+                "lin_steep_rise": (float(steep_fit.loglog_slope.iloc[0] - star_fit.loglog_slope.iloc[0])
+                                   if len(steep_fit) and len(star_fit) else NAN),
+                "lin_steep_vs_table": self._steep_vs_table(),
                 "lin_d_max": d_max,
                 "lin_star_at_dmax": (f"{at_max.median():,.0f}" if at_max.notna().any()
                                      else "more than the search allowed"),
                 "lin_table_at_dmax": f"{2.0 ** d_max * math.log(1 / (2 * (1 - cfg.sample_target))):.1e}"}
+
+
+    def _steep_vs_table(self) -> str:
+        """The steeper power against the 2^d table at the largest d both ran (medians over seeds)."""
+        cfg, samples = self.cfg, self.samples
+        steep = samples[samples.learner == linear.kappa_learner(cfg.steep_kappa)]
+        table = samples[samples.learner == linear.TABLE_LEARNER]
+        both = sorted(set(steep.dropna(subset=["samples"]).d) & set(table.dropna(subset=["samples"]).d))
+        if not both:
+            return "No d has both the steeper power's runs and the table's."
+        d = both[-1]
+        a = float(steep[steep.d == d].samples.median())
+        b = float(table[table.d == d].samples.median())
+        return (f"At d = {d} the steeper power needed {a:.1e} sequences (median over seeds), the "
+                f"table {b:.1e}: " + ("at this d the power of d still costs more than 2^d, which "
+                                      "overtakes it only at larger d." if a > b else
+                                      "the power of d is already the cheaper."))
+
+    def _slope_spread(self, learner: str) -> str:
+        """The log-log slope fitted to each seed's runs alone: its range, or "one seed"."""
+        rows = self.samples[self.samples.learner == learner]
+        per_seed = [linear.fit_slopes(g).loglog_slope for _, g in rows.groupby("seed")
+                    if g.samples.notna().sum() >= 2]
+        slopes = pd.concat(per_seed) if per_seed else pd.Series(dtype=float)
+        if len(slopes) < 2:
+            return "one seed"
+        return f"{_spread(slopes, 2)} fitted to each of the {len(slopes)} seeds alone"
 
 
 def load(prof) -> LinearTheory:

@@ -163,6 +163,7 @@ def _samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
     rows = []
     star = [(STAR_LEARNER, d, cfg.sample_p_cot) for d in cfg.sample_ds]
     star += [(kappa_learner(cfg.kappa), d, d ** -cfg.kappa) for d in cfg.kappa_ds]
+    star += [(kappa_learner(cfg.steep_kappa), d, d ** -cfg.steep_kappa) for d in cfg.steep_kappa_ds]
     for learner, d, p_cot in star:
         task = ParityMixture(TaskConfig(d=d, p_cot=p_cot))
         for s in cfg.seeds:
@@ -194,7 +195,8 @@ def _samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
 def samples_vs_d(cfg: LinearConfig) -> pd.DataFrame:
     """Samples needed to reach ``sample_target`` greedy accuracy at ``sample_p_cot``, against d:
     NTP + STaR with the degree-2 linear model (total sequences, NTP and every round) and NTP
-    alone with the prompt table; NTP + STaR also at p_cot = d^-kappa (``kappa_ds``). One row per
+    alone with the prompt table; NTP + STaR also at p_cot = d^-kappa (``kappa_ds``) and
+    d^-steep_kappa (``steep_kappa_ds``). One row per
     (learner, d, seed)."""
     return _cached("linear-samples", cfg, _samples_vs_d)
 

@@ -16,10 +16,11 @@ CHAPTER = Path(__file__).resolve().parents[2] / "book" / "05_linear.py"
 # the values the chapter formats itself (thousands separators, a list of p_cots, a sentence)
 STRINGS = {"lin_profile", "lin_threshold_n", "lin_star_long", "lin_star_n_max", "lin_star_failed",
            "lin_star_at_dmax", "lin_table_at_dmax", "lin_rounds_growth", "lin_rounds_offset",
-           "lin_doubling_verdict"}
+           "lin_doubling_verdict", "lin_slow_final_sampled_long", "lin_slow_final_greedy_accuracy",
+           "lin_slow_verdict", "lin_slope_star_seeds", "lin_steep_vs_table"}
 
 
-def _shrunk_tiny():
+def _shrunk_tiny(seeds=(0,)):
     """The tiny profile at d = 4 with data sizes that make every search succeed in well under a
     second (sample_p_cot above the threshold, so NTP alone already reaches sample_target)."""
     tiny = get_profile("tiny")
@@ -27,7 +28,7 @@ def _shrunk_tiny():
                               threshold_p_cots=(0.2, 0.5), star_p_cots=(0.5, 0.25), star_long=100,
                               star_n_max=500, star_rounds=2, sample_ds=(3, 4), sample_n0=50,
                               sample_p_cot=0.5, sample_target=0.9, sample_rounds=2, table_ds=(3, 4),
-                              kappa_ds=(3, 4))
+                              kappa_ds=(3, 4), steep_kappa_ds=(3, 4), seeds=seeds)
     return dataclasses.replace(tiny, linear=cfg)
 
 
@@ -37,6 +38,7 @@ def test_runs_has_nothing_to_prefetch():
 
 @pytest.mark.parametrize("make_profile", [
     pytest.param(_shrunk_tiny, id="shrunk"),
+    pytest.param(lambda: _shrunk_tiny(seeds=(0, 1)), id="shrunk-2-seeds"),
     pytest.param(lambda: get_profile("tiny"), id="tiny", marks=pytest.mark.slow),  # ~7 s
 ])
 def test_numbers_cover_every_glue_of_the_chapter(make_profile, isolated_cache):
@@ -57,3 +59,19 @@ def test_numbers_cover_every_glue_of_the_chapter(make_profile, isolated_cache):
     assert numbers["lin_threshold_step"] == pytest.approx(0.3)
     # loading again reads the cache: the same numbers
     assert linear_theory.load(prof).numbers() == numbers
+
+
+def test_the_slow_run_is_summarised_across_its_seeds(isolated_cache):
+    prof = _shrunk_tiny(seeds=(0, 1))
+    ex = linear_theory.load(prof)
+    v = ex.numbers()
+    slow = ex.star_summary[ex.star_summary.p_cot == v["lin_slow_p_cot"]]
+    assert len(slow) == 2  # both seeds of one p_cot, not two p_cots
+    assert v["lin_slope_star_seeds"].endswith("fitted to each of the 2 seeds alone")
+    lo, hi = slow.final_greedy_accuracy.min(), slow.final_greedy_accuracy.max()
+    assert v["lin_slow_final_greedy_accuracy"] in (f"{lo:.3f}", f"{lo:.3f}-{hi:.3f}")
+    reached = int(slow.rounds_measured.notna().sum())
+    assert v["lin_slow_verdict"].startswith(
+        "the target 0.99 reached in every seed" if reached == 2 else
+        "short of the target 0.99 in every seed" if reached == 0 else
+        "the target 0.99 reached in 1 of 2 seeds")
