@@ -121,8 +121,6 @@ class LinearTheory:
         cfg, samples, slopes = self.cfg, self.samples, self.slopes
         star_fit = slopes[slopes.learner == linear.STAR_LEARNER]
         table_fit = slopes[slopes.learner == linear.TABLE_LEARNER]
-        kappa_fit = slopes[slopes.learner == linear.kappa_learner(cfg.kappa)]
-        steep_fit = slopes[slopes.learner == linear.kappa_learner(cfg.steep_kappa)]
         d_max = max(cfg.sample_ds)
         at_max = samples[(samples.d == d_max) & (samples.learner == linear.STAR_LEARNER)].samples
         return {"lin_sample_target": cfg.sample_target, "lin_sample_rounds": cfg.sample_rounds,
@@ -131,24 +129,25 @@ class LinearTheory:
                 "lin_slope_star_seeds": self._slope_spread(linear.STAR_LEARNER),
                 "lin_slope_table": float(table_fit.loglog_slope.iloc[0]) if len(table_fit) else NAN,
                 "lin_bits_table": float(table_fit.bits_per_d.iloc[0]) if len(table_fit) else NAN,
-                "lin_kappa": cfg.kappa,
-                "lin_kappa_d_max": max(cfg.kappa_ds, default=NAN),
-                "lin_slope_kappa": (float(kappa_fit.loglog_slope.iloc[0]) if len(kappa_fit)
-                                    else NAN),
-                "lin_kappa_rise": (float(kappa_fit.loglog_slope.iloc[0] - star_fit.loglog_slope.iloc[0])
-                                   if len(kappa_fit) and len(star_fit) else NAN),
-                "lin_steep_kappa": cfg.steep_kappa,
-                "lin_steep_d_max": max(cfg.steep_kappa_ds, default=NAN),
-                "lin_slope_steep": (float(steep_fit.loglog_slope.iloc[0]) if len(steep_fit)
-                                    else NAN),
-                "lin_steep_rise": (float(steep_fit.loglog_slope.iloc[0] - star_fit.loglog_slope.iloc[0])
-                                   if len(steep_fit) and len(star_fit) else NAN),
+                **self._power_numbers("kappa", cfg.kappa, cfg.kappa_ds, star_fit),
+                **self._power_numbers("steep", cfg.steep_kappa, cfg.steep_kappa_ds, star_fit),
                 "lin_steep_vs_table": self._steep_vs_table(),
                 "lin_d_max": d_max,
                 "lin_star_at_dmax": (f"{at_max.median():,.0f}" if at_max.notna().any()
                                      else "more than the search allowed"),
                 "lin_table_at_dmax": f"{2.0 ** d_max * math.log(1 / (2 * (1 - cfg.sample_target))):.1e}"}
 
+
+    def _power_numbers(self, name: str, kappa: float, ds: tuple[int, ...],
+                       star_fit: pd.DataFrame) -> dict:
+        """NTP + STaR at p_cot = d^-kappa: its fitted power and how far it rose over the
+        fixed-p_cot one (``name``: "kappa" or "steep", the glue names' middle)."""
+        fit = self.slopes[self.slopes.learner == linear.kappa_learner(kappa)]
+        slope = float(fit.loglog_slope.iloc[0]) if len(fit) else NAN
+        base = float(star_fit.loglog_slope.iloc[0]) if len(star_fit) else NAN
+        value = "lin_kappa" if name == "kappa" else f"lin_{name}_kappa"  # lin_steep_kappa
+        return {value: kappa, f"lin_{name}_d_max": max(ds, default=NAN),
+                f"lin_slope_{name}": slope, f"lin_{name}_rise": slope - base}
 
     def _steep_vs_table(self) -> str:
         """The steeper power against the 2^d table at the largest d both ran (medians over seeds)."""
