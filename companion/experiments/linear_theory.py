@@ -121,6 +121,8 @@ class LinearTheory:
         cfg, samples, slopes = self.cfg, self.samples, self.slopes
         star_fit = slopes[slopes.learner == linear.STAR_LEARNER]
         table_fit = slopes[slopes.learner == linear.TABLE_LEARNER]
+        (k_slope, k_rise), (s_slope, s_rise) = (self._power_fit(k, star_fit)
+                                                for k in (cfg.kappa, cfg.steep_kappa))
         d_max = max(cfg.sample_ds)
         at_max = samples[(samples.d == d_max) & (samples.learner == linear.STAR_LEARNER)].samples
         return {"lin_sample_target": cfg.sample_target, "lin_sample_rounds": cfg.sample_rounds,
@@ -129,8 +131,11 @@ class LinearTheory:
                 "lin_slope_star_seeds": self._slope_spread(linear.STAR_LEARNER),
                 "lin_slope_table": float(table_fit.loglog_slope.iloc[0]) if len(table_fit) else NAN,
                 "lin_bits_table": float(table_fit.bits_per_d.iloc[0]) if len(table_fit) else NAN,
-                **self._power_numbers("kappa", cfg.kappa, cfg.kappa_ds, star_fit),
-                **self._power_numbers("steep", cfg.steep_kappa, cfg.steep_kappa_ds, star_fit),
+                "lin_kappa": cfg.kappa, "lin_kappa_d_max": max(cfg.kappa_ds, default=NAN),
+                "lin_slope_kappa": k_slope, "lin_kappa_rise": k_rise,
+                "lin_steep_kappa": cfg.steep_kappa,
+                "lin_steep_d_max": max(cfg.steep_kappa_ds, default=NAN),
+                "lin_slope_steep": s_slope, "lin_steep_rise": s_rise,
                 "lin_steep_vs_table": self._steep_vs_table(),
                 "lin_d_max": d_max,
                 "lin_star_at_dmax": (f"{at_max.median():,.0f}" if at_max.notna().any()
@@ -138,16 +143,13 @@ class LinearTheory:
                 "lin_table_at_dmax": f"{2.0 ** d_max * math.log(1 / (2 * (1 - cfg.sample_target))):.1e}"}
 
 
-    def _power_numbers(self, name: str, kappa: float, ds: tuple[int, ...],
-                       star_fit: pd.DataFrame) -> dict:
-        """NTP + STaR at p_cot = d^-kappa: its fitted power and how far it rose over the
-        fixed-p_cot one (``name``: "kappa" or "steep", the glue names' middle)."""
+    def _power_fit(self, kappa: float, star_fit: pd.DataFrame) -> tuple[float, float]:
+        """NTP + STaR at p_cot = d^-kappa: its fitted power, and how far that rose over the
+        fixed-p_cot one (NaN where either was not run)."""
         fit = self.slopes[self.slopes.learner == linear.kappa_learner(kappa)]
         slope = float(fit.loglog_slope.iloc[0]) if len(fit) else NAN
         base = float(star_fit.loglog_slope.iloc[0]) if len(star_fit) else NAN
-        value = "lin_kappa" if name == "kappa" else f"lin_{name}_kappa"  # lin_steep_kappa
-        return {value: kappa, f"lin_{name}_d_max": max(ds, default=NAN),
-                f"lin_slope_{name}": slope, f"lin_{name}_rise": slope - base}
+        return slope, slope - base
 
     def _steep_vs_table(self) -> str:
         """The steeper power against the 2^d table at the largest d both ran (medians over seeds)."""
