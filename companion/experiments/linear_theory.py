@@ -142,7 +142,6 @@ class LinearTheory:
                                      else "more than the search allowed"),
                 "lin_table_at_dmax": f"{2.0 ** d_max * math.log(1 / (2 * (1 - cfg.sample_target))):.1e}"}
 
-
     def _power_fit(self, kappa: float, star_fit: pd.DataFrame) -> tuple[float, float]:
         """NTP + STaR at p_cot = d^-kappa: its fitted power, and how far that rose over the
         fixed-p_cot one (NaN where either was not run)."""

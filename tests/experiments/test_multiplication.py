@@ -9,7 +9,7 @@ import pytest
 
 from companion import parallel, profiles
 from companion.__main__ import main
-from companion.config import ConfigError, DigitMultiplication, MultiplicationConfig, TaskConfig
+from companion.config import ConfigError, MultiplicationConfig, TaskConfig
 from companion.experiments import multiplication as mult
 from companion.profiles import get_profile
 from companion.train import NTPResult, RLResult, rl_run
