@@ -167,13 +167,13 @@ plots.linear_rounds(ex.star_summary)
 # until $p > 1/3$"; **(ours)** we read that as perfect greedy accuracy needing the long fraction a
 # bit above $1/3$ (the soft switch of the previous section).
 #
-# Two things bend the recursion at the rare end. With few long demonstrations the chain is learned
-# less well, so some long samples are wrong and are not kept (the odds grow by less than 2). And
-# the kept prompts are those the previous model liked to continue on: the refit model partly learns
-# *which prompts* to continue on (its long fraction on the kept prompts matches the kept data, on
-# fresh prompts it is lower), and this bias accumulates over rounds. At
-# $p_{cot} =$ {glue:text}`lin_slow_p_cot:.2g` ($\kappa =$ {glue:text}`lin_slow_kappa:.1f`) both add
-# up: after the last round the sampled long fraction is
+# **(ours, our reading; not measured by this build)** Two things can bend the recursion at the
+# rare end. With few long demonstrations the chain is learned less well, so some long samples are
+# wrong and are not kept (the odds grow by less than 2). And the kept prompts are those the
+# previous model liked to continue on: the refit model can partly learn *which prompts* to continue
+# on, a bias that accumulates over rounds. At
+# $p_{cot} =$ {glue:text}`lin_slow_p_cot:.2g` ($\kappa =$ {glue:text}`lin_slow_kappa:.1f`),
+# after the last round the sampled long fraction is
 # {glue:text}`lin_slow_final_sampled_long` and greedy accuracy
 # {glue:text}`lin_slow_final_greedy_accuracy` ({glue:text}`lin_slow_verdict`). At
 # the rarest $p_{cot} =$ {glue:text}`lin_cap_p:.2g`, a phase of star_n_max sequences holds

@@ -15,9 +15,10 @@
 #
 # **The paper's claim (its second synthetic setting).** Small GPT-2/Mistral-style transformers
 # trained from scratch on $n$-digit multiplication, with a short/long mixture (short: the product;
-# long: a worked chain), fail under next-token prediction when long demonstrations are rare -
-# 7-digit multiplication at $p_{cot} = 0.1$ still fails after 38 GPU-hours - while RL after
-# next-token prediction succeeds.
+# long: a worked chain), fail under next-token prediction when long demonstrations are rare:
+# 7-digit multiplication at $p_{cot} = 0.1$ still fails after 38 GPU-hours. That RL after
+# next-token prediction succeeds here is the paper's general claim carried to this setting
+# **(reconstructed)**: its RL numbers for multiplication are not known to us.
 #
 # Here the recipe of chapters 2-3 runs on multiplication at a CPU's scale: next-token prediction
 # on the mixture from three seeds, GRPO (the package's one RL objective) from each, a
@@ -94,8 +95,8 @@ plots.rl_curves(ex.rl_history(), hue="run", chance=None,
 #
 # ## Fewer digits
 #
-# The same recipe, from the first seed, at other digit counts: where next-token prediction alone
-# already succeeds, and where the separation begins.
+# The same recipe, from the first seed, at other digit counts: whether next-token prediction
+# alone succeeds there, and where the separation begins.
 
 # %%
 ex.sweep_table().round(3) if ex.computed else ex.message
@@ -116,8 +117,8 @@ ex.comparison()
 
 # %% [markdown]
 # The scale differs by orders of magnitude: the paper's failing case is 7 digits after 38
-# GPU-hours; here a 2-core CPU trains a small GPT for minutes. The settings of the profiles, the
-# `paper` one for a GPU (not run here: it has not been measured on a GPU):
+# GPU-hours; the `cpu` profile trains a small GPT for minutes on two CPU cores. The settings of
+# the profiles, the `paper` one for a GPU (not run here: it has not been measured on a GPU):
 
 # %%
 multiplication.settings(prof)
