@@ -21,6 +21,12 @@ def claim(chapter: int) -> ModuleType:
     return importlib.import_module(f"{__name__}.{CLAIMS[chapter]}")
 
 
+def spread(lo: float, hi: float, digits: int) -> str:
+    """A range for the text: "0.31", or "0.29-0.35" when the two ends differ as printed."""
+    a, b = f"{lo:.{digits}f}", f"{hi:.{digits}f}"
+    return a if a == b else f"{a}-{b}"
+
+
 def glue_numbers(numbers: dict) -> None:
     """Glue every value by its name, for the chapter's text to cite (``{glue:text}`name```)."""
     from myst_nb import glue

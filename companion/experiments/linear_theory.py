@@ -19,17 +19,12 @@ import pandas as pd
 from .. import linear
 from ..config import LinearConfig
 from ..runtime import set_threads
+from . import spread
 
 NAN = float("nan")
 # "each round doubles the odds, as predicted": at least this share of the one-round steps is within
 # the star_checks tolerance (0.05) of 2p/(1+p)
 DOUBLING = 0.75
-
-
-def _spread(values: pd.Series, digits: int) -> str:
-    """One value, or the range over seeds: "0.31" or "0.29-0.35"."""
-    lo, hi = f"{values.min():.{digits}f}", f"{values.max():.{digits}f}"
-    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def runs(prof) -> dict:
@@ -82,7 +77,7 @@ class LinearTheory:
         slow = summary[summary.p_cot == p]
         runs = self.star[self.star.p_cot == p]
         # still climbing: the last round raised greedy accuracy, in every seed that stopped short
-        climbing = all(g.greedy_accuracy.iloc[-1] > g.greedy_accuracy.iloc[-2] if len(g) > 1 else False
+        climbing = all(len(g) > 1 and g.greedy_accuracy.iloc[-1] > g.greedy_accuracy.iloc[-2]
                        for _, g in runs.groupby("seed") if g.greedy_accuracy.iloc[-1] < target)
         reached, k = int(slow.rounds_measured.notna().sum()), len(slow)
         runs_word = "every seed" if k > 1 else "the run"
@@ -93,8 +88,10 @@ class LinearTheory:
             verdict += ("; greedy accuracy still climbing where it fell short" if climbing else
                         "; greedy accuracy no longer climbing where it fell short")
         return {"lin_slow_p_cot": float(p), "lin_slow_kappa": float(slow.kappa.iloc[0]),
-                "lin_slow_final_sampled_long": _spread(slow.final_sampled_long, 2),
-                "lin_slow_final_greedy_accuracy": _spread(slow.final_greedy_accuracy, 3),
+                "lin_slow_final_sampled_long": spread(slow.final_sampled_long.min(),
+                                                      slow.final_sampled_long.max(), 2),
+                "lin_slow_final_greedy_accuracy": spread(slow.final_greedy_accuracy.min(),
+                                                         slow.final_greedy_accuracy.max(), 3),
                 "lin_slow_verdict": verdict}
 
     def _rounds_numbers(self) -> dict:
@@ -174,7 +171,7 @@ class LinearTheory:
         slopes = pd.concat(per_seed) if per_seed else pd.Series(dtype=float)
         if len(slopes) < 2:
             return "one seed"
-        return f"{_spread(slopes, 2)} fitted to each of the {len(slopes)} seeds alone"
+        return f"{spread(slopes.min(), slopes.max(), 2)} fitted to each of the {len(slopes)} seeds alone"
 
 
 def load(prof) -> LinearTheory:
