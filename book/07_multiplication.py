@@ -77,8 +77,8 @@ title = "Next-token prediction alone (the baseline continues seed 0)"
 plots.chain_under_ntp(ex.ntp_history(), title=title) if ex.computed else None
 
 # %% [markdown]
-# Left, greedy decoding; right, how often the long answers among the sampled ones are right:
-# the chain that RL can amplify. {glue:text}`mult_chain_verdict`
+# Left and middle, greedy decoding; right, how often the long answers among the sampled ones are
+# right: the chain that RL can amplify. {glue:text}`mult_chain_verdict`
 
 # %%
 plots.rl_curves(ex.rl_history(), hue="run", chance=None,

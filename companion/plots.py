@@ -127,16 +127,18 @@ def accuracy_vs_samples(history: pd.DataFrame, hue: str = "p_cot") -> plt.Figure
 
 
 def chain_under_ntp(hist: pd.DataFrame, hue: str = "run", title: str | None = None) -> plt.Figure:
-    """Next-token prediction alone: greedy accuracy beside the accuracy of the sampled long
-    answers, against the training sequences seen - the chain can be learned while greedy
+    """Next-token prediction alone: greedy accuracy and length beside the accuracy of the sampled
+    long answers, against the training sequences seen - the chain can be learned while greedy
     decoding answers short."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     for ax, decoding, col, label in (
             (axes[0], "greedy", "accuracy", "greedy accuracy"),
-            (axes[1], "sampled", "acc_long", "sampled long answers: accuracy")):
+            (axes[1], "greedy", "mean_len", "greedy mean response length"),
+            (axes[2], "sampled", "acc_long", "sampled long answers: accuracy")):
         h = hist[hist.decoding == decoding]
         sns.lineplot(h, x="samples", y=col, hue=hue, marker="o", markersize=4, ax=ax)
-        ax.set(xlabel="training sequences seen", ylabel=label, ylim=(-0.02, 1.02))
+        ax.set(xlabel="training sequences seen", ylabel=label,
+               ylim=None if col == "mean_len" else (-0.02, 1.02))
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         ax.legend(fontsize="small", title=hue if hue != "run" else None)
     if title:
