@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: book test unit install bench clean publish multiplication
+.PHONY: book test unit install bench clean publish multiplication pretrained
 .DEFAULT_GOAL := book
 
 $(STAMP): requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
@@ -31,6 +31,11 @@ book: $(STAMP)
 # book` only reads them from the cache (the page says when they are missing); this trains them.
 multiplication: $(STAMP)
 	$(PY) -m companion compute multiplication --profile $(PROFILE)
+
+# Chapter 6's tier (b) (SmolLM2-135M: SFT then GRPO at two seeds) likewise: under cpu `make book`
+# reads it from the cache; this trains it.
+pretrained: $(STAMP)
+	$(PY) -m companion compute pretrained --profile $(PROFILE)
 
 # The tiny book is built under _build/tiny with its own cache, then nbval re-executes each
 # chapter with the cache off and compares the outputs of the cells marked NBVAL_CHECK_OUTPUT:

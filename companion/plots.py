@@ -398,3 +398,36 @@ def llm_curves(hist: pd.DataFrame, title: str | None = None, chance: float | Non
     if title:
         fig.suptitle(title)
     return finish(fig)
+
+
+def llm_rl_by_seed(runs: dict, title: str | None = None) -> plt.Figure:
+    """RL of a pretrained model, one line per seed: the rollouts' accuracy (the reward) and mean
+    length at each step, and the held-out greedy accuracy and length after SFT and after RL.
+
+    ``runs``: seed -> :class:`companion.llm.LLMResult`. Rollout step k is sampled from the
+    policy after k updates; the held-out points sit at 0 (after SFT) and at the last step.
+    """
+    roll, held = [], []
+    for seed, res in runs.items():
+        h = res.history
+        r = h[(h.phase == "rl") & (h.decoding == "rollout")]
+        roll.append(r.assign(seed=str(seed)))
+        for phase in ("sft", "rl"):
+            g = res.at(phase, "greedy")
+            if g:
+                held.append({"seed": str(seed), "step": 0 if phase == "sft" else int(r.step.max()) + 1,
+                             "accuracy": g["accuracy"], "mean_len": g["mean_len"]})
+    roll_df, held_df = pd.concat(roll), pd.DataFrame(held)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, col, label in ((axes[0], "accuracy", "accuracy"),
+                           (axes[1], "mean_len", "mean response length (tokens)")):
+        sns.lineplot(roll_df, x="step", y=col, hue="seed", marker="o", markersize=4, ax=ax)
+        sns.scatterplot(held_df, x="step", y=col, hue="seed", marker="s", s=60, ax=ax,
+                        legend=False, edgecolor="black")
+        ax.set(xlabel="RL step", ylabel=label)
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[0].set_title("lines: rollouts (training problems, T = 1); squares: held-out, greedy",
+                      fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return finish(fig)

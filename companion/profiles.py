@@ -49,14 +49,16 @@ TINY = Profile(
                          sft_steps=20, sft_batch_size=16, sft_eval_every=10, sft_warmup_steps=2,
                          rl=RLConfig(G=4, prompts_per_step=4, steps=4, eval_every=2),
                          max_new_tokens=10),
-        pretrained=LLMConfig(model="smollm2", lora_r=4,
-                             data=LLMDataConfig(source="gsm-symbolic", per_template=1,
-                                                eval_templates=3, train_templates=4, n_eval=2,
-                                                p_cot=0.5),
+        pretrained=LLMConfig(model="smollm2", lora_r=4, lora_mlp=True, system_prompt="",
+                             data=LLMDataConfig(source="running-totals", additions=2, n_train=8,
+                                                n_eval=2, p_cot=0.5),
                              sft_steps=1, sft_batch_size=2, sft_lr=1e-4, sft_warmup_steps=0,
                              sft_eval_every=1,
                              rl=RLConfig(G=2, prompts_per_step=1, lr=1e-5, steps=1, eval_every=1),
-                             max_new_tokens=12, eval_batch_size=2, eval_sampled=False),
+                             max_new_tokens=12, eval_batch_size=2, eval_start=False),
+        gsm=LLMConfig(model="smollm2", data=LLMDataConfig(source="gsm-symbolic", per_template=1,
+                                                         eval_templates=3, n_eval=2),
+                      max_new_tokens=12, eval_batch_size=2),
         paper=None),
     multiplication=DigitMultiplication(
         start=NTPRunConfig(task=MultiplicationConfig(n=2, p_cot=0.25),
@@ -80,15 +82,20 @@ _CPU_HEADLINE = NTPRunConfig(
                          checkpoint_steps=(250, 375, 500, 625)),
     eval=EvalConfig(n_prompts=1000),
 )
+# tier (b): SmolLM2-135M on running totals of 3 additions, LoRA (rank 16, attention and MLP)
+# on a mixture with p_cot = 0.25, then GRPO (book/calibration.md: why these sizes)
 _CPU_SMOLLM2 = LLMConfig(
-    model="smollm2", lora_r=8,
-    data=LLMDataConfig(source="gsm-symbolic", per_template=4, eval_templates=20,
-                       train_templates=30, n_eval=16, p_cot=0.25),
-    # SmolLM2 steps take 10-50 s on 2 cores: a few LoRA steps show what moves, not a training run;
-    # it answers none of the 16 problems before or after SFT, so RL has no reward: 2 steps
-    sft_steps=8, sft_batch_size=4, sft_lr=1e-3, sft_warmup_steps=1, sft_eval_every=8,
-    rl=RLConfig(G=4, prompts_per_step=2, lr=2e-5, steps=2, eval_every=2),
-    max_new_tokens=96, eval_batch_size=16, eval_sampled=False)
+    model="smollm2", lora_r=16, lora_mlp=True, system_prompt="",
+    data=LLMDataConfig(source="running-totals", additions=3, n_train=2000, n_eval=100,
+                       p_cot=0.25),
+    sft_steps=20, sft_batch_size=16, sft_lr=2e-3, sft_warmup_steps=2, sft_eval_every=20,
+    rl=RLConfig(G=8, prompts_per_step=8, lr=3e-4, steps=6, eval_every=6),
+    max_new_tokens=44, eval_batch_size=50, eval_start=False)
+# SmolLM2 untouched on GSM-Symbolic problems: how far a 135M model is from GSM8K
+_CPU_GSM = LLMConfig(model="smollm2",
+                     data=LLMDataConfig(source="gsm-symbolic", per_template=4, eval_templates=20,
+                                        n_eval=16),
+                     max_new_tokens=96, eval_batch_size=16)
 
 CPU = Profile(
     name="cpu", needs_gpu=False,
@@ -129,7 +136,8 @@ CPU = Profile(
                          sft_batch_size=64, sft_eval_every=250,
                          rl=RLConfig(G=8, prompts_per_step=16, lr=2e-4, steps=40, eval_every=5),
                          max_new_tokens=20, eval_batch_size=128),
-        pretrained=_CPU_SMOLLM2, paper=None),
+        pretrained=_CPU_SMOLLM2, gsm=_CPU_GSM, paper=None, pretrained_seeds=(0, 1),
+        pretrained_in_book=False),
     multiplication=DigitMultiplication(
         # 3 digits: a 6-digit product that the small model does not learn to write directly;
         # the chain (3 lines of 6 digits) is learned from the rare long demonstrations
@@ -190,7 +198,17 @@ PAPER = Profile(
                          rl=RLConfig(G=8, prompts_per_step=64, lr=1e-4, steps=300, eval_every=20),
                          max_new_tokens=40, eval_batch_size=500, precision="bf16-mixed"),
         # tier (b) as under cpu: SmolLM2 is small enough for any machine
-        pretrained=_CPU_SMOLLM2,
+        pretrained=_CPU_SMOLLM2, gsm=_CPU_GSM, pretrained_seeds=(0, 1), pretrained_in_book=True,
+        # SmolLM2 on tier (b)'s problems at a GPU's budget: full fine-tuning, thousands of steps,
+        # 4 additions and rarer long answers
+        gpu_smollm2=LLMConfig(
+            model="smollm2", system_prompt="", accelerator="gpu", precision="bf16-mixed",
+            data=LLMDataConfig(source="running-totals", additions=4, n_train=50_000, n_eval=1000,
+                               p_cot=0.1),
+            sft_steps=2000, sft_batch_size=64, sft_lr=2e-5, sft_warmup_steps=100,
+            sft_eval_every=500,
+            rl=RLConfig(G=8, prompts_per_step=64, lr=2e-6, steps=300, eval_every=25),
+            max_new_tokens=64, eval_batch_size=500),
         # Llama-3.2-3B, full fine-tuning, bf16 autocast
         paper=PaperLlama(p_cot=0.1, n_eval=500, sft_steps=2000, sft_batch_size=32, sft_lr=1e-5,
                          sft_warmup_steps=100, sft_eval_every=500,

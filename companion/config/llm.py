@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 from .rl import RLConfig
 from .validate import check, check_float, check_int
 
-LLM_DATA = ("worded-parity", "gsm-symbolic", "files")
+LLM_DATA = ("worded-parity", "running-totals", "gsm-symbolic", "files")
 
 
 @dataclass(frozen=True)
 class LLMDataConfig:
     """Which word problems, and how the short/long mixture is drawn from them."""
 
-    source: str = "worded-parity"  # "worded-parity" (generated), "gsm-symbolic" (offline), "files"
+    # "worded-parity", "running-totals" (generated), "gsm-symbolic" (offline), "files"
+    source: str = "worded-parity"
     files: tuple[str, ...] = ()  # source="files": GSM8K / MATH JSON-lines paths (the paper tier)
     eval_files: tuple[str, ...] = ()  # source="files": held-out problems (default: 10% of `files`)
     d: int = 16  # worded parity: outcomes per problem
+    additions: int = 3  # running totals: additions per problem (the chain's steps)
+    n_train: int = 2000  # running totals: training problems (from the training stories)
     p_cot: float = 0.2  # fraction of long (worked-solution) targets in the mixture
     per_template: int = 8  # gsm-symbolic: problems generated per template
     eval_templates: int = 20  # gsm-symbolic: templates held out for evaluation (never trained on)
@@ -33,6 +36,8 @@ class LLMDataConfig:
         check(self.source != "files" or len(self.files) > 0, "files", self.files,
               "must name at least one GSM8K/MATH JSON-lines file when source='files'")
         check_int("d", self.d, 2, 256)
+        check_int("additions", self.additions, 1, 32)
+        check_int("n_train", self.n_train, 1)
         check_float("p_cot", self.p_cot, 0.0, 1.0)
         check_int("per_template", self.per_template, 1)
         check_int("eval_templates", self.eval_templates, 1, 99)
@@ -58,6 +63,10 @@ class LLMConfig:
     n_layer: int = 2  # "tiny" only
     n_head: int = 4  # "tiny" only
     lora_r: int = 0  # > 0: train LoRA adapters of this rank (peft) instead of every weight
+    lora_mlp: bool = False  # adapters on the MLP projections too (not only attention)
+    # None: the chat template's default system prompt; "" is shorter (SmolLM2's default costs
+    # 20 tokens of every prompt, about a third of a running-totals prompt)
+    system_prompt: str | None = None
     data: LLMDataConfig = field(default_factory=LLMDataConfig)
     sft_steps: int = 1000  # next-token prediction on the mixture's responses (0 = none)
     sft_batch_size: int = 64
@@ -69,6 +78,9 @@ class LLMConfig:
     max_new_tokens: int = 64  # response budget for rollouts and evaluation
     eval_batch_size: int = 64
     eval_sampled: bool = True  # also evaluate at temperature 1 (doubles the evaluation cost)
+    eval_start: bool = True  # evaluate before any training too ("start")
+    # "auto": a GPU when there is one; "gpu": refuse to run without one (before any compute)
+    accelerator: str = "auto"
     precision: str = "32-true"  # Lightning precision; "bf16-mixed" on a GPU (the paper tier)
     seed: int = 0  # model initialisation and the SFT data stream
 
@@ -81,6 +93,9 @@ class LLMConfig:
         check(self.hidden_size % self.n_head == 0, "hidden_size", self.hidden_size,
               f"must be divisible by n_head={self.n_head}")
         check_int("lora_r", self.lora_r, 0, 1024)
+        check(isinstance(self.lora_mlp, bool), "lora_mlp", self.lora_mlp, "must be True or False")
+        check(self.system_prompt is None or isinstance(self.system_prompt, str), "system_prompt",
+              self.system_prompt, "must be None (the template's default) or a string")
         check_int("sft_steps", self.sft_steps, 0)
         check_int("sft_batch_size", self.sft_batch_size, 1)
         check_float("sft_lr", self.sft_lr, 0.0, 10.0, open_low=True)
@@ -91,6 +106,9 @@ class LLMConfig:
         check_int("max_new_tokens", self.max_new_tokens, 1, 8192)
         check_int("eval_batch_size", self.eval_batch_size, 1)
         check(isinstance(self.eval_sampled, bool), "eval_sampled", self.eval_sampled, "must be True or False")
+        check(isinstance(self.eval_start, bool), "eval_start", self.eval_start, "must be True or False")
+        check(self.accelerator in ("auto", "gpu"), "accelerator", self.accelerator,
+              "must be 'auto' (a GPU when there is one) or 'gpu' (refuse without one)")
         check(self.precision in ("32-true", "bf16-mixed"), "precision", self.precision,
               "must be '32-true' or 'bf16-mixed'")
         check_int("seed", self.seed, 0)

@@ -27,6 +27,17 @@ def spread(lo: float, hi: float, digits: int) -> str:
     return a if a == b else f"{a}-{b}"
 
 
+def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% at z = 1.96) of a proportion of ``k`` successes in ``n``:
+    unlike the normal approximation it stays inside [0, 1] and is not empty at k = 0 or n."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
 def glue_numbers(numbers: dict) -> None:
     """Glue every value by its name, for the chapter's text to cite (``{glue:text}`name```)."""
     from myst_nb import glue

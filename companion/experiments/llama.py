@@ -3,20 +3,25 @@
 The paper fine-tunes Llama-3.2-3B and Llama-3.1-8B on GSM8K/MATH mixtures in which a fraction
 p_cot of the solutions are worked (long) and the rest the final answer only, then applies RL with
 a correctness reward: accuracy and response length rise. Three tiers (``Llama`` in the profile):
-(a) a small Llama from scratch on worded parity, (b) SmolLM2-135M on GSM-Symbolic problems,
-(c) a local Llama checkpoint on GSM8K/MATH files (a GPU).
+(a) a small Llama from scratch on worded parity, (b) SmolLM2-135M on running-totals word problems
+(ours; the untouched model is also asked GSM-Symbolic problems, a measured row), (c) a local
+Llama checkpoint on GSM8K/MATH files (a GPU) - and, under ``paper``, SmolLM2 fully fine-tuned on
+tier (b)'s problems at a GPU's budget.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import llm, parallel
+from .. import cache, llm, parallel
 from ..config import LLMConfig, Profile
 from ..parallel import Run
+from . import spread, wilson
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,50 @@ def _needs(cfg: LLMConfig) -> tuple[Run, ...]:
     return (_SmolLM2("model", "smollm2", llm.smollm2_dir),) if cfg.model == "smollm2" else ()
 
 
+TARGET = "make pretrained"
+
+
+def seeded(cfg: LLMConfig, seed: int) -> LLMConfig:
+    """Tier (b) at one seed: LoRA initialisation, SFT stream and RL sampling (the problems,
+    training and held out, stay those of ``cfg.data.seed``)."""
+    return dataclasses.replace(cfg, seed=seed, rl=dataclasses.replace(cfg.rl, seed=seed))
+
+
+def _prompting_cfg(cfg: LLMConfig) -> LLMConfig:
+    # untouched, an instruct model explains at length: three times tier (b)'s response budget
+    return dataclasses.replace(cfg, max_new_tokens=3 * cfg.max_new_tokens)
+
+
+def pretrained_runs(prof: Profile) -> dict[str, Run]:
+    """Tier (b): the untouched model asked short and long (its problems, and GSM-Symbolic's),
+    then SFT + RL at each seed; under cpu `make pretrained` trains these, not `make book`."""
+    b, gsm = prof.llama.pretrained, prof.llama.gsm
+    out = {"prompting": Run("llm-prompting", llm.prompting_key(_prompting_cfg(b)), llm.prompting,
+                            (_prompting_cfg(b),), _needs(b)),
+           "prompting gsm": Run("llm-prompting", llm.prompting_key(gsm), llm.prompting, (gsm,),
+                                _needs(gsm))}
+    for s in prof.llama.pretrained_seeds:
+        c = seeded(b, s)
+        out[f"pretrained seed {s}"] = Run("llm", llm.run_key(c), llm.run, (c,), _needs(c))
+    return out
+
+
 def runs(prof: Profile) -> dict[str, Run]:
-    """Tiers (a) and (b); tier (c) is given its inputs when the chapter runs, and runs there."""
-    a, b = prof.llama.worded, prof.llama.pretrained
-    return {"worded": Run("llm", llm.run_key(a), llm.run, (a,), _needs(a)),
-            "prompting": Run("llm-prompting", llm.prompting_key(b), llm.prompting, (b,), _needs(b)),
-            "pretrained": Run("llm", llm.run_key(b), llm.run, (b,), _needs(b))}
+    """Tier (a), tier (b) where the book trains it, and the GPU tier's SmolLM2 run when the
+    profile has one; tier (c) is given its inputs when the chapter runs, and runs there."""
+    a = prof.llama.worded
+    out = {"worded": Run("llm", llm.run_key(a), llm.run, (a,), _needs(a))}
+    if prof.llama.pretrained_in_book:
+        out |= pretrained_runs(prof)
+    g = prof.llama.gpu_smollm2
+    if g is not None:
+        out["gpu smollm2"] = Run("llm", llm.run_key(g), llm.run, (g,), _needs(g))
+    return out
+
+
+def compute(prof: Profile, log: Callable[[str], None] | None = None) -> int:
+    """Train tier (b)'s runs that are not cached (what ``make pretrained`` runs)."""
+    return parallel.compute(pretrained_runs(prof), prof.workers, log=log)
 
 
 def paper_inputs(llama_dir: str | None = None, data_files: str | None = None) -> tuple[str | None, list[str]]:
@@ -48,15 +91,135 @@ def paper_inputs(llama_dir: str | None = None, data_files: str | None = None) ->
 
 
 @dataclass
+class Pretrained:
+    """Tier (b)'s runs: the untouched model asked short and long, and SFT + RL at each seed."""
+
+    prof: Profile
+    prompting: pd.DataFrame  # family, prompt, accuracy, mean_len, n, ...
+    runs: dict[int, llm.LLMResult]  # seed -> SFT then RL
+
+    computed = True
+
+    def table(self) -> pd.DataFrame:
+        """Per seed, after SFT and after RL, greedy and sampled: accuracy with its 95% interval,
+        length, long fraction, and the accuracy of the long and of the short responses apart."""
+        rows = []
+        for seed, res in self.runs.items():
+            for phase, label in (("sft", "after SFT"), ("rl", "after RL")):
+                for decoding in ("greedy", "sampled"):
+                    m = res.at(phase, decoding)
+                    if not m:
+                        continue
+                    lo, hi = wilson(m["accuracy"] * m["n"], int(m["n"]))
+                    rows.append({"seed": seed, "": label, "decoding": decoding,
+                                 "accuracy": m["accuracy"], "95% interval": f"{lo:.2f}-{hi:.2f}",
+                                 "length (tokens)": m["mean_len"], "long fraction": m["long_frac"],
+                                 "accuracy of long answers": m["long_accuracy"],
+                                 "accuracy of short answers": m["short_accuracy"]})
+        return pd.DataFrame(rows).set_index(["seed", "", "decoding"])
+
+    def _greedy(self, seed: int, phase: str) -> tuple[dict, tuple[float, float]]:
+        m = self.runs[seed].at(phase, "greedy")
+        return m, wilson(m["accuracy"] * m["n"], int(m["n"]))
+
+    def raised(self, seed: int) -> bool:
+        """RL raised greedy accuracy above SFT's, the 95% intervals apart, and lengthened it."""
+        (sft, (_, sft_hi)), (rl, (rl_lo, _)) = self._greedy(seed, "sft"), self._greedy(seed, "rl")
+        return rl_lo > sft_hi and rl["mean_len"] > sft["mean_len"]
+
+    def numbers(self) -> dict:
+        b, seeds = self.prof.llama.pretrained, list(self.runs)
+        ok = [s for s in seeds if self.raised(s)]
+        out = {"b_computed": True, "b_seeds": len(seeds), "b_raised": len(ok),
+               "b_setup": _setup(self.prof)}
+        short, long = self._prompting(b.data.source), self._prompting("gsm-symbolic")
+        out["b_prompting"] = (
+            f"untouched and asked for the answer only, SmolLM2-135M answers {_acc(short.iloc[0])} "
+            f"of the {int(short.n.iloc[0])} held-out running-totals problems correctly; asked to "
+            f"reason step by step, {_acc(short.iloc[1])} (mean {short.mean_len.iloc[1]:.0f} "
+            f"tokens). On {int(long.n.iloc[0])} GSM-Symbolic problems it gets {_acc(long.iloc[0])} "
+            f"answering directly and {_acc(long.iloc[1])} step by step")
+        sft_s = [self.runs[s].at("sft", "sampled") for s in seeds]
+        out["b_mechanism"] = (
+            f"sampled at temperature 1 after SFT, it answers long {_range(sft_s, 'long_frac')} "
+            f"of the time (p_cot = {b.data.p_cot}), and its long answers are right "
+            f"{_range(sft_s, 'long_accuracy')} of the time, its short ones "
+            f"{_range(sft_s, 'short_accuracy')} (seeds {', '.join(map(str, seeds))})")
+        parts = []
+        for s in seeds:
+            (sft, (a, b_)), (rl, (c, d)) = self._greedy(s, "sft"), self._greedy(s, "rl")
+            parts.append(f"seed {s}: {sft['accuracy']:.2f} [{a:.2f}, {b_:.2f}] at "
+                         f"{sft['mean_len']:.1f} tokens after SFT, {rl['accuracy']:.2f} "
+                         f"[{c:.2f}, {d:.2f}] at {rl['mean_len']:.1f} tokens after RL")
+        out["b_measured"] = "; ".join(parts)
+        n = len(seeds)
+        out["b_verdict"] = (
+            f"in {'every one' if len(ok) == n else f'{len(ok)}'} of the {n} seeds RL raised greedy "
+            "accuracy above SFT's with 95% intervals that do not overlap, and lengthened the "
+            "responses: the paper's trend, on a real pretrained model" if ok else
+            f"in none of the {n} seeds did RL raise greedy accuracy above SFT's with 95% "
+            "intervals that do not overlap while lengthening the responses")
+        return out
+
+    def _prompting(self, source: str) -> pd.DataFrame:
+        return self.prompting[self.prompting.source == source].reset_index(drop=True)
+
+
+@dataclass
+class PretrainedNotComputed:
+    """Tier (b)'s runs are not in the cache and this profile's ``make book`` does not train them."""
+
+    prof: Profile
+    missing: list[str]
+
+    computed = False
+
+    @property
+    def message(self) -> str:
+        return (f"Not computed in this build: {len(self.missing)} of tier (b)'s runs are not in "
+                f"the cache under profile '{self.prof.name}'. Run `{TARGET} PROFILE="
+                f"{self.prof.name}` (it trains them into the cache; the README says how long it "
+                "takes), then build the book again.")
+
+    def numbers(self) -> dict:
+        return {"b_computed": False, "b_seeds": len(self.prof.llama.pretrained_seeds),
+                "b_raised": 0, "b_setup": _setup(self.prof),
+                **{k: self.message for k in ("b_prompting", "b_mechanism", "b_measured",
+                                             "b_verdict")}}
+
+
+def _acc(row) -> str:
+    lo, hi = wilson(row.accuracy * row.n, int(row.n))
+    return f"{row.accuracy:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def _range(rows: list[dict], key: str) -> str:
+    vals = [r[key] for r in rows if r[key] == r[key]]  # NaN: no such answers in that seed
+    return spread(min(vals), max(vals), 2) if vals else "n/a (there were none)"
+
+
+def _setup(prof: Profile) -> str:
+    b = prof.llama.pretrained
+    seeds = prof.llama.pretrained_seeds
+    return (f"{b.data.additions} additions per problem, {b.data.n_train:,} training problems, "
+            f"{b.data.n_eval} held out (from stories never trained on); LoRA rank {b.lora_r} on "
+            f"{'the attention and MLP projections' if b.lora_mlp else 'the attention projections'}"
+            f"; SFT at p_cot = {b.data.p_cot} for {b.sft_steps} steps of {b.sft_batch_size} "
+            f"problems (learning rate {b.sft_lr:g}); then {b.rl.steps} GRPO steps of {b.rl.G} "
+            f"responses to each of {b.rl.prompts_per_step} problems (learning rate {b.rl.lr:g}); "
+            f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})")
+
+
+@dataclass
 class LlamaResult:
     prof: Profile
     worded: llm.LLMResult  # tier (a)
-    prompting: pd.DataFrame  # tier (b)'s model before any fine-tuning, asked short and long
-    pretrained: llm.LLMResult  # tier (b)
+    pretrained: Pretrained | PretrainedNotComputed  # tier (b)
+    gpu: llm.LLMResult | None  # SmolLM2 fully fine-tuned on a GPU, when the profile has it
     paper: llm.LLMResult | None  # tier (c), when the profile has it
 
     def numbers(self) -> dict:
-        return {**self._worded_numbers(), **self._pretrained_numbers()}
+        return {**self._worded_numbers(), **self.pretrained.numbers()}
 
     def _worded_numbers(self) -> dict:
         a, res = self.prof.llama.worded, self.worded
@@ -84,30 +247,33 @@ class LlamaResult:
                                "answer it had seen rarely" if raised else "RL did not raise both in this run")
         return out
 
-    def _pretrained_numbers(self) -> dict:
-        b, res, prompting = self.prof.llama.pretrained, self.pretrained, self.prompting
-        out = {"b_eval_templates": b.data.eval_templates, "b_n_eval": b.data.n_eval,
-               "b_tokens": b.max_new_tokens, "b_lora": b.lora_r, "b_p": b.data.p_cot,
-               "b_sft_steps": b.sft_steps, "b_batch": b.sft_batch_size, "b_rl_steps": b.rl.steps,
-               "b_G": b.rl.G, "b_prompts": b.rl.prompts_per_step,
-               "b_short": float(prompting.accuracy.iloc[0]), "b_long": float(prompting.accuracy.iloc[1]),
-               "b_long_len": float(prompting.mean_len.iloc[1])}
-        start, sft, rl = res.at("start"), res.at("sft"), res.at("rl")
-        return out | {"b_acc0": start["accuracy"], "b_acc_sft": sft["accuracy"],
-                      "b_acc_rl": rl["accuracy"], "b_len_sft": sft["mean_len"],
-                      "b_len_rl": rl["mean_len"], "b_one": 1 / b.data.n_eval,
-                      "b_bound": 1 - 0.05 ** (1 / b.data.n_eval)}  # 0 of n: one-sided 95%
+
+def load_pretrained(prof: Profile) -> Pretrained | PretrainedNotComputed:
+    """Tier (b): trained first where the profile's book trains it, else read from the cache."""
+    todo = pretrained_runs(prof)
+    if not prof.llama.pretrained_in_book:
+        missing = [name for name, r in todo.items() if not cache.cache_enabled() or not r.done()]
+        if missing:
+            return PretrainedNotComputed(prof, missing)
+    res = parallel.fetch(todo, prof.workers)
+    b = prof.llama.pretrained
+    prompting = pd.concat([res["prompting"].assign(source=b.data.source),
+                           res["prompting gsm"].assign(source="gsm-symbolic")], ignore_index=True)
+    return Pretrained(prof, prompting,
+                      {s: res[f"pretrained seed {s}"] for s in prof.llama.pretrained_seeds})
 
 
 def load(prof: Profile, llama_dir: str | None = None, data_files: str | None = None) -> LlamaResult:
-    """Tiers (a) and (b) (trained ``prof.workers`` at a time), and tier (c) under a profile that
-    has it, on the local checkpoint and files (checked before any compute)."""
+    """Tier (a), tier (b) (trained ``prof.workers`` at a time where the book trains it), the GPU
+    SmolLM2 run and tier (c) under a profile that has them (inputs checked before any compute)."""
     paper_cfg = None
     if prof.llama.paper is not None:
         model_dir, files = paper_inputs(llama_dir, data_files)
         llm.require_paper_inputs(model_dir, files)
         paper_cfg = prof.llama.paper.config(str(model_dir), tuple(files))
+    if prof.llama.gpu_smollm2 is not None:
+        llm.require_accelerator(prof.llama.gpu_smollm2)
     res = parallel.fetch(runs(prof), prof.workers)
-    return LlamaResult(prof, worded=res["worded"], prompting=res["prompting"],
-                       pretrained=res["pretrained"],
+    return LlamaResult(prof, worded=res["worded"], pretrained=load_pretrained(prof),
+                       gpu=res.get("gpu smollm2"),
                        paper=llm.run(paper_cfg) if paper_cfg is not None else None)

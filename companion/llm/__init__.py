@@ -21,8 +21,8 @@ from .env import hf_environment
 from .fit import Evaluator, SFTModule, TextRL
 from .models import (CausalLM, check_checkpoint_dir, fingerprint, load_policy, smollm2_converted,
                      smollm2_dir, tiny_llama, word_tokenizer)
-from .runs import (LLMResult, LLMRunConfig, prompting, prompting_key, require_paper_inputs, run,
-                   run_key, summary)
+from .runs import (LLMResult, LLMRunConfig, prompting, prompting_key, require_accelerator,
+                   require_paper_inputs, run, run_key, summary)
 from .text import (LONG_INSTRUCTION, SHORT_INSTRUCTION, correctness, encode, evaluate_text, metrics,
                    prompt_text, response_texts, sample, sft_batch)
 
@@ -30,6 +30,6 @@ __all__ = ["CausalLM", "Evaluator", "LLMResult", "LLMRunConfig", "LONG_INSTRUCTI
            "MixtureStream", "Problems", "PromptBatches", "SFTModule", "SHORT_INSTRUCTION", "TextRL",
            "check_checkpoint_dir", "correctness", "encode", "evaluate_text", "fingerprint",
            "hf_environment", "load_policy", "metrics", "problems", "prompt_text", "prompting",
-           "prompting_key", "require_paper_inputs", "response_texts", "run", "run_key", "sample",
+           "prompting_key", "require_accelerator", "require_paper_inputs", "response_texts", "run", "run_key", "sample",
            "sft_batch", "smollm2_converted", "smollm2_dir", "summary", "tiny_llama",
            "word_tokenizer"]

@@ -22,6 +22,12 @@ def problems(cfg: LLMConfig, with_train: bool = True) -> Problems:
     c = cfg.data
     if c.source == "worded-parity":
         return Problems(None, mathdata.worded_parity(c.n_eval, c.d, random.Random(10_000 + c.seed)))
+    if c.source == "running-totals":
+        # held-out stories (wording and objects), and a stream apart from the training one
+        ev = mathdata.running_totals(c.n_eval, c.additions, random.Random(10_000 + c.seed), "eval")
+        train = (mathdata.running_totals(c.n_train, c.additions, random.Random(c.seed), "train")
+                 if with_train else [])
+        return Problems(train, ev)
     if c.source == "gsm-symbolic":
         templates = mathdata.gsm_templates()
         random.Random(c.seed).shuffle(templates)

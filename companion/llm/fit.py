@@ -41,7 +41,7 @@ class SFTModule(L.LightningModule):
         return batch  # a batch is a list of examples (text): tokenised in the step, not moved
 
     def training_step(self, examples, batch_idx):
-        tokens, mask = sft_batch(self.policy.tokenizer, examples)
+        tokens, mask = sft_batch(self.policy.tokenizer, examples, self.cfg.system_prompt)
         loss = ntp_loss(self.policy, tokens.to(self.device), mask.to(self.device))
         self.log("loss", loss, prog_bar=True)
         return loss
@@ -62,7 +62,8 @@ class TextRL:
         # ``generate`` draws from torch's global generator: seeded by the step instead (and
         # restored), so ``generator`` is not used
         c, tok = self.cfg.rl, sampler.tokenizer
-        prompts = [encode(tok, prompt_text(tok, r.question)) for r in records for _ in range(c.G)]
+        prompts = [encode(tok, prompt_text(tok, r.question, system=self.cfg.system_prompt))
+                   for r in records for _ in range(c.G)]
         answers = [r.answer for r in records for _ in range(c.G)]
         roll = sample(sampler, prompts, self.cfg.max_new_tokens, c.temperature,
                       c.seed * 1_000_003 + step)
@@ -84,7 +85,8 @@ class Evaluator:
         rows = []
         for decoding, temperature in modes:
             m = evaluate_text(policy, self.records, self.cfg.max_new_tokens, temperature,
-                              self.cfg.eval_batch_size, seed=self.cfg.seed + 12_345, keep_texts=True)
+                              self.cfg.eval_batch_size, seed=self.cfg.seed + 12_345, keep_texts=True,
+                              system=self.cfg.system_prompt)
             texts = m.pop("texts")
             rows.append({"phase": phase, "step": step, "decoding": decoding,
                          "responses": responses, **m})
@@ -112,7 +114,7 @@ def _fit_llm(cfg: LLMConfig, folder: Path, progress: bool) -> None:
     longest = max(len(t.split()) for t in texts) * 2 + cfg.max_new_tokens + 16
     policy = load_policy(cfg, texts, longest)
     evaluator = Evaluator(probs.eval, cfg)
-    rows = evaluator(policy, "start", 0)
+    rows = evaluator(policy, "start", 0) if cfg.eval_start else []
     evaluator.keep_samples()
     rollouts: list[dict] = []
     if cfg.sft_steps > 0:

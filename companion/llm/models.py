@@ -178,8 +178,9 @@ def load_policy(cfg: LLMConfig, train_texts: list[str], max_len: int) -> CausalL
         # or the run would depend on whatever the process computed before
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
+            mlp = ["gate_proj", "up_proj", "down_proj"] if cfg.lora_mlp else []
             hf = get_peft_model(hf, LoraConfig(r=cfg.lora_r, lora_alpha=2 * cfg.lora_r,
                                                target_modules=["q_proj", "k_proj", "v_proj",
-                                                               "o_proj"],
+                                                               "o_proj", *mlp],
                                                lora_dropout=0.0, task_type="CAUSAL_LM"))
     return CausalLM(hf, tok)

@@ -54,6 +54,7 @@ def prompting_key(cfg: LLMConfig) -> LLMRunConfig:
 
 def run(cfg: LLMConfig, progress: bool = False) -> LLMResult:
     """SFT on the mixture then RL, evaluated along the way; cached by the full config."""
+    require_accelerator(cfg)
     hit = cache.computed("llm", run_key(cfg), lambda folder: _fit_llm(cfg, folder, progress))
     return LLMResult(cfg, hit, pd.read_csv(hit / "history.csv"),
                      pd.read_json(hit / "samples.json", orient="records"))
@@ -75,12 +76,21 @@ def prompting(cfg: LLMConfig) -> pd.DataFrame:
                 ("short (answer only)", SHORT_INSTRUCTION, "#### ", min(16, cfg.max_new_tokens)),
                 ("long (step by step)", LONG_INSTRUCTION, "", cfg.max_new_tokens)):
             m = evaluate_text(policy, probs.eval, budget, 0.0, cfg.eval_batch_size,
-                              instruction=instruction, prefill=prefill)
+                              instruction=instruction, prefill=prefill, system=cfg.system_prompt)
             rows.append({"prompt": style, **m})
         pd.DataFrame(rows).to_csv(folder / "prompting.csv", index=False)
 
     hit = cache.computed("llm-prompting", prompting_key(cfg), measure)
     return pd.read_csv(hit / "prompting.csv")
+
+
+def require_accelerator(cfg: LLMConfig) -> None:
+    """A config that asks for a GPU is refused where there is none, before any compute."""
+    import torch
+
+    check(cfg.accelerator != "gpu" or torch.cuda.is_available(), "accelerator", cfg.accelerator,
+          "asks for a CUDA GPU and none is visible here; on a CPU use the 'cpu' profile's tier (b) "
+          "or a config with accelerator='auto'")
 
 
 def require_paper_inputs(model_dir: str | None, files: list[str]) -> None:

@@ -19,12 +19,16 @@ SHORT_INSTRUCTION = "Give only the final answer, in the form '#### <number>'."
 LONG_INSTRUCTION = "Solve it step by step, then give the final answer in the form '#### <number>'."
 
 
-def prompt_text(tokenizer, question: str, instruction: str = "") -> str:
-    """The prompt of a question: the chat template when the model has one, else the bare text."""
+def prompt_text(tokenizer, question: str, instruction: str = "", system: str | None = None) -> str:
+    """The prompt of a question: the chat template when the model has one, else the bare text.
+
+    ``system`` None keeps the template's default system prompt; a string replaces it."""
     content = f"{question}\n{instruction}" if instruction else question
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template([{"role": "user", "content": content}],
-                                             add_generation_prompt=True, tokenize=False)
+        messages = [{"role": "user", "content": content}]
+        if system is not None:
+            messages.insert(0, {"role": "system", "content": system})
+        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     return content
 
 
@@ -32,11 +36,12 @@ def encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def sft_batch(tokenizer, examples: list[mathdata.Example]) -> tuple[torch.Tensor, torch.Tensor]:
+def sft_batch(tokenizer, examples: list[mathdata.Example],
+              system: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """tokens [B, T] (prompt, target, <eos>, right-padded) and the loss mask on target + <eos>."""
     rows = []
     for ex in examples:
-        p = encode(tokenizer, prompt_text(tokenizer, ex.question))
+        p = encode(tokenizer, prompt_text(tokenizer, ex.question, system=system))
         t = encode(tokenizer, ex.target) + [tokenizer.eos_token_id]
         rows.append((p, t))
     width = max(len(p) + len(t) for p, t in rows)
@@ -85,12 +90,16 @@ def sample(policy: CausalLM, prompts: list[list[int]], max_new_tokens: int, temp
                                            tok.pad_token_id, dtype=torch.long)], dim=1)
     rmask = response_mask(resp, tok.eos_token_id)
     resp = torch.where(rmask, resp, tok.pad_token_id)  # nothing after the first <eos>
-    tokens = torch.full((len(prompts), width + max_new_tokens), tok.pad_token_id, dtype=torch.long)
+    # as wide as the longest prompt + response: the objective's forward pass costs per column,
+    # and columns past every row's <eos> would be padding (causal: no row's log-probs change)
+    used = [len(p) + int(m.sum()) for p, m in zip(prompts, rmask)]
+    tokens = torch.full((len(prompts), max(used)), tok.pad_token_id, dtype=torch.long)
     loss_mask = torch.zeros_like(tokens, dtype=torch.bool)
     for i, p in enumerate(prompts):
+        n = used[i] - len(p)
         tokens[i, : len(p)] = torch.tensor(p)
-        tokens[i, len(p): len(p) + max_new_tokens] = resp[i]
-        loss_mask[i, len(p): len(p) + max_new_tokens] = rmask[i]
+        tokens[i, len(p): used[i]] = resp[i, :n]
+        loss_mask[i, len(p): used[i]] = True
     return Rollout(bits=torch.arange(len(prompts)), responses=resp, tokens=tokens,
                    loss_mask=loss_mask)
 
@@ -112,16 +121,25 @@ def correctness(texts: list[str], answers: list[str]) -> torch.Tensor:
 
 
 def metrics(texts: list[str], lengths: list[int], answers: list[str]) -> dict:
+    """Accuracy, long fraction, mean length, answer rate; and the accuracy of the long and of
+    the short responses apart (NaN where there are none): the paper's mechanism in two numbers."""
     n = max(len(texts), 1)
-    return {"accuracy": float(correctness(texts, answers).sum()) / n,
-            "long_frac": sum(mathdata.is_long(t) for t in texts) / n,
-            "mean_len": sum(lengths) / n,
-            "answered": sum(mathdata.extract_answer(t) is not None for t in texts) / n}
+    right = correctness(texts, answers).bool().tolist()
+    long = [mathdata.is_long(t) for t in texts]
+
+    def acc(kind: bool) -> float:
+        hits = [r for r, k in zip(right, long) if k == kind]
+        return sum(hits) / len(hits) if hits else float("nan")
+
+    return {"accuracy": sum(right) / n, "long_frac": sum(long) / n, "mean_len": sum(lengths) / n,
+            "answered": sum(mathdata.extract_answer(t) is not None for t in texts) / n,
+            "n": len(texts), "long_accuracy": acc(True), "short_accuracy": acc(False)}
 
 
 def evaluate_text(policy: CausalLM, records: list[mathdata.Record], max_new_tokens: int,
                   temperature: float = 0.0, batch_size: int = 64, seed: int = 0,
-                  instruction: str = "", prefill: str = "", keep_texts: bool = False) -> dict:
+                  instruction: str = "", prefill: str = "", keep_texts: bool = False,
+                  system: str | None = None) -> dict:
     """Accuracy, long fraction, mean length (tokens) and answer rate on ``records``.
 
     ``instruction`` is appended to each question; ``prefill`` starts the response (e.g.
@@ -131,7 +149,8 @@ def evaluate_text(policy: CausalLM, records: list[mathdata.Record], max_new_toke
     texts, lengths = [], []
     for start in range(0, len(records), batch_size):
         chunk = records[start: start + batch_size]
-        prompts = [encode(tok, prompt_text(tok, r.question, instruction) + prefill) for r in chunk]
+        prompts = [encode(tok, prompt_text(tok, r.question, instruction, system) + prefill)
+                   for r in chunk]
         roll = sample(policy, prompts, max_new_tokens, temperature, seed + start)
         t, n = response_texts(tok, roll.responses)
         texts += [prefill + x for x in t]
