@@ -282,10 +282,17 @@ def rule_multiplication(g: Mapping) -> Verdict:
 
 
 def rule_llama(g: Mapping) -> Verdict:
-    """Partly: tier (a)'s verdict, RL raised accuracy and length; never more (tier (c) glues none)."""
-    raised = _meaning("a_rl_verdict", g["a_rl_verdict"])
-    return Verdict(PARTLY if raised else NOT_REPRODUCED,
-                   "tiers (a) and (b) only: not the paper's models and data")
+    """Partly (never more: not the paper's models) when tier (a) or tier (b) shows the trend."""
+    a = _meaning("a_rl_verdict", g["a_rl_verdict"])
+    if not g["b_computed"]:
+        return Verdict(PARTLY if a else NOT_REPRODUCED,
+                       "tier (a) only: tier (b)'s runs were not in this build's cache "
+                       "(`make pretrained`); not the paper's models and data")
+    k, n = g["b_raised"], g["b_seeds"]
+    b = f"tier (b) in {k} of {n} seeds"
+    return Verdict(PARTLY if a or k else NOT_REPRODUCED,
+                   f"tier (a) {'shows it' if a else 'does not'}, {b}: not the paper's models "
+                   "and data")
 
 
 # --- the claims ---------------------------------------------------------------------------------
@@ -447,9 +454,8 @@ CLAIMS: tuple[Claim, ...] = (
           "response length under RL with a correctness reward (paper).",
           "(a) worded parity, a small Llama from scratch: greedy {a_sft_acc:.3f} (length "
           "{a_sft_len:.1f}) after SFT, {a_rl_acc:.3f} (length {a_rl_len:.1f}) after RL; (b) "
-          "SmolLM2-135M on {b_n_eval} GSM-Symbolic problems: {b_acc_sft:.3f} after SFT, "
-          "{b_acc_rl:.3f} after RL",
-          rule_llama, uses=("a_rl_verdict",)),
+          "SmolLM2-135M on running totals: {b_measured}",
+          rule_llama, uses=("a_rl_verdict", "b_computed", "b_raised", "b_seeds")),
 )
 
 

@@ -88,9 +88,11 @@ GOOD = {
         "lin_kappa_d_max": 32, "lin_slope_star_seeds": "1.05-1.15 fitted to each of the 3 seeds alone",
         "lin_slope_steep": 2.9, "lin_steep_kappa": 1.5, "lin_steep_d_max": 16},
     "06_llama": {
-        "a_sft_acc": 0.5, "a_sft_len": 2.0, "a_rl_acc": 1.0, "a_rl_len": 18.0, "b_n_eval": 16,
-        "b_acc_sft": 0.0, "b_acc_rl": 0.0, "a_rl_verdict": "RL raised both, by making the model "
-        "use the long, step-by-step answer it had seen rarely"},
+        "a_sft_acc": 0.5, "a_sft_len": 2.0, "a_rl_acc": 1.0, "a_rl_len": 18.0,
+        "a_rl_verdict": "RL raised both, by making the model use the long, step-by-step answer "
+        "it had seen rarely", "b_computed": True, "b_raised": 2, "b_seeds": 2,
+        "b_measured": "seed 0: 0.11 [0.06, 0.19] at 4.0 tokens after SFT, 0.88 [0.80, 0.93] at "
+        "35.2 tokens after RL"},
     "07_multiplication": {
         "mult_computed": True, "mult_separated": 3, "mult_seeds": 3, "mult_n": 3,
         "mult_measured": "n = 3 digits, ...: NTP greedy at most 0.020; NTP + GRPO greedy at least "
@@ -189,7 +191,12 @@ def test_a_build_where_every_claim_holds_reproduces_every_claim_in_the_book():
     ("Linear model: STaR", {"lin_star_failed": "0.0039", "lin_star_within": 0.5}, NOT_REPRODUCED),
     ("Linear model: sample", {"lin_slope_star": 9.0}, PARTLY),
     ("Linear model: sample", {"lin_star_at_dmax": "more than the search allowed"}, NOT_REPRODUCED),
-    ("Llama", {"a_rl_verdict": "RL did not raise both in this run"}, NOT_REPRODUCED),
+    ("Llama", {"a_rl_verdict": "RL did not raise both in this run"}, PARTLY),  # tier (b) does
+    ("Llama", {"a_rl_verdict": "RL did not raise both in this run", "b_raised": 0},
+     NOT_REPRODUCED),
+    ("Llama", {"a_rl_verdict": "RL did not raise both in this run", "b_computed": False},
+     NOT_REPRODUCED),
+    ("Llama", {"b_computed": False, "b_raised": 0}, PARTLY),  # tier (a) alone
     ("Multiplication", {"mult_separated": 1}, PARTLY),
     ("Multiplication", {"mult_separated": 0}, NOT_REPRODUCED),
     ("Multiplication", {"mult_computed": False, "mult_separated": 0, "mult_seeds": 0}, NOT_RUN),

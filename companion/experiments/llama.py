@@ -118,6 +118,13 @@ class Pretrained:
                                  "accuracy of short answers": m["short_accuracy"]})
         return pd.DataFrame(rows).set_index(["seed", "", "decoding"])
 
+    def examples(self, n: int = 2) -> pd.DataFrame:
+        """Greedy responses of the first seed to the same held-out problems after SFT and after RL."""
+        smp = next(iter(self.runs.values())).samples
+        smp = smp[smp.phase.isin(["sft", "rl"])].groupby("phase", sort=False).head(n)
+        return smp.assign(phase=smp.phase.map({"sft": "after SFT", "rl": "after RL"}))[
+            ["phase", "question", "answer", "response"]].reset_index(drop=True)
+
     def _greedy(self, seed: int, phase: str) -> tuple[dict, tuple[float, float]]:
         m = self.runs[seed].at(phase, "greedy")
         return m, wilson(m["accuracy"] * m["n"], int(m["n"]))
@@ -130,8 +137,7 @@ class Pretrained:
     def numbers(self) -> dict:
         b, seeds = self.prof.llama.pretrained, list(self.runs)
         ok = [s for s in seeds if self.raised(s)]
-        out = {"b_computed": True, "b_seeds": len(seeds), "b_raised": len(ok),
-               "b_setup": _setup(self.prof)}
+        out = {**_config_numbers(self.prof), "b_computed": True, "b_raised": len(ok)}
         short, long = self._prompting(b.data.source), self._prompting("gsm-symbolic")
         out["b_prompting"] = (
             f"untouched and asked for the answer only, SmolLM2-135M answers {_acc(short.iloc[0])} "
@@ -145,6 +151,15 @@ class Pretrained:
             f"of the time (p_cot = {b.data.p_cot}), and its long answers are right "
             f"{_range(sft_s, 'long_accuracy')} of the time, its short ones "
             f"{_range(sft_s, 'short_accuracy')} (seeds {', '.join(map(str, seeds))})")
+        sft_g = [self.runs[s].at("sft", "greedy") for s in seeds]
+        long_better = all(m["long_accuracy"] > m["short_accuracy"] for m in sft_s)
+        greedy_short = all(m["long_frac"] < 0.5 for m in sft_g)
+        out["b_mechanism_verdict"] = (
+            "the long mode is there and more often right than the short one, but greedy decoding "
+            "mostly answers short" if long_better and greedy_short else
+            "here the picture differs from the paper's starting point: " +
+            ("greedy decoding already answers long more often than not" if not greedy_short else
+             "the long answers are not more often right than the short ones in every seed"))
         parts = []
         for s in seeds:
             (sft, (a, b_)), (rl, (c, d)) = self._greedy(s, "sft"), self._greedy(s, "rl")
@@ -152,6 +167,10 @@ class Pretrained:
                          f"{sft['mean_len']:.1f} tokens after SFT, {rl['accuracy']:.2f} "
                          f"[{c:.2f}, {d:.2f}] at {rl['mean_len']:.1f} tokens after RL")
         out["b_measured"] = "; ".join(parts)
+        for phase in ("sft", "rl"):
+            out[f"b_{phase}_cell"] = "; ".join(
+                f"seed {s}: greedy accuracy {m['accuracy']:.2f}, length {m['mean_len']:.0f}"
+                for s in seeds for m in [self.runs[s].at(phase, "greedy")])
         n = len(seeds)
         out["b_verdict"] = (
             f"in {'every one' if len(ok) == n else f'{len(ok)}'} of the {n} seeds RL raised greedy "
@@ -182,10 +201,11 @@ class PretrainedNotComputed:
                 "takes), then build the book again.")
 
     def numbers(self) -> dict:
-        return {"b_computed": False, "b_seeds": len(self.prof.llama.pretrained_seeds),
-                "b_raised": 0, "b_setup": _setup(self.prof),
-                **{k: self.message for k in ("b_prompting", "b_mechanism", "b_measured",
-                                             "b_verdict")}}
+        return {**_config_numbers(self.prof), "b_computed": False, "b_raised": 0,
+                **{k: self.message for k in ("b_prompting", "b_mechanism", "b_mechanism_verdict",
+                                             "b_measured", "b_verdict")},
+                **{k: f"not computed in this build (`{TARGET}`)" for k in ("b_sft_cell",
+                                                                           "b_rl_cell")}}
 
 
 def _acc(row) -> str:
@@ -196,6 +216,12 @@ def _acc(row) -> str:
 def _range(rows: list[dict], key: str) -> str:
     vals = [r[key] for r in rows if r[key] == r[key]]  # NaN: no such answers in that seed
     return spread(min(vals), max(vals), 2) if vals else "n/a (there were none)"
+
+
+def _config_numbers(prof: Profile) -> dict:
+    b = prof.llama.pretrained
+    return {"b_seeds": len(prof.llama.pretrained_seeds), "b_terms": b.data.additions + 1,
+            "b_setup": _setup(prof)}
 
 
 def _setup(prof: Profile) -> str:

@@ -1,13 +1,18 @@
-"""Chapter 6's experiment module: which runs it names, and the numbers its chapter cites."""
+"""Chapter 6's experiment module: which runs it names, the numbers its chapter cites, tier (b)'s
+verdict computed from intervals, and the paper profile's GPU SmolLM2 run shrunk to a CPU."""
 
+import dataclasses as dc
 import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
+import torch
 
 from companion import llm
+from companion.config import ConfigError
 from companion.experiments import llama
-from companion.profiles import get_profile
+from companion.profiles import PAPER, get_profile
 
 CHAPTER = Path(__file__).resolve().parents[2] / "book" / "06_llama.py"
 
@@ -15,30 +20,137 @@ CHAPTER = Path(__file__).resolve().parents[2] / "book" / "06_llama.py"
 def test_runs_are_tiers_a_and_b_keyed_like_their_cache_entries():
     prof = get_profile("tiny")
     runs = llama.runs(prof)
-    assert set(runs) == {"worded", "prompting", "pretrained"}
+    seeds = prof.llama.pretrained_seeds
+    assert set(runs) == {"worded", "prompting", "prompting gsm",
+                         *(f"pretrained seed {s}" for s in seeds)}
     a, b = prof.llama.worded, prof.llama.pretrained
     assert (runs["worded"].kind, runs["worded"].key) == ("llm", llm.run_key(a))
-    assert (runs["pretrained"].kind, runs["pretrained"].key) == ("llm", llm.run_key(b))
-    assert (runs["prompting"].kind, runs["prompting"].key) == ("llm-prompting", llm.prompting_key(b))
+    s0 = runs[f"pretrained seed {seeds[0]}"]
+    assert (s0.kind, s0.key) == ("llm", llm.run_key(llama.seeded(b, seeds[0])))
+    assert runs["prompting gsm"].key == llm.prompting_key(prof.llama.gsm)
     assert runs["worded"].needs == ()  # built here: nothing to convert
-    assert [n.key for n in runs["pretrained"].needs] == ["smollm2"]
+    assert [n.key for n in s0.needs] == ["smollm2"]
 
 
-def _result(cfg) -> llm.LLMResult:
-    rows = [{"phase": phase, "step": step, "decoding": decoding, "responses": 0,
-             "accuracy": 0.5, "long_frac": 0.25, "mean_len": 3.0, "answered": 1.0}
-            for phase, step in (("start", 0), ("sft", cfg.sft_steps), ("rl", cfg.rl.steps))
-            for decoding in ("greedy", "sampled")]
-    return llm.LLMResult(cfg, Path("."), pd.DataFrame(rows), pd.DataFrame())
+def test_seeds_change_training_not_the_problems():
+    b = get_profile("cpu").llama.pretrained
+    s0, s1 = llama.seeded(b, 0), llama.seeded(b, 1)
+    assert (s0.seed, s0.rl.seed, s1.seed, s1.rl.seed) == (0, 0, 1, 1)
+    assert s0.data == s1.data
+    assert llm.run_key(s0) != llm.run_key(s1)
 
 
-def test_numbers_hold_every_name_the_chapter_cites():
-    prof = get_profile("tiny")
-    prompting = pd.DataFrame({"prompt": ["short (answer only)", "long (step by step)"],
-                              "accuracy": [0.0, 0.5], "mean_len": [2.0, 40.0]})
-    ex = llama.LlamaResult(prof, worded=_result(prof.llama.worded), prompting=prompting,
-                           pretrained=_result(prof.llama.pretrained), paper=None)
+def test_cpu_book_reads_tier_b_from_the_cache_and_make_pretrained_trains_it():
+    cpu = get_profile("cpu")
+    assert not cpu.llama.pretrained_in_book
+    assert not any(k.startswith("pretrained") or k.startswith("prompting") for k in llama.runs(cpu))
+    assert {"prompting", "prompting gsm", "pretrained seed 0", "pretrained seed 1"} == set(
+        llama.pretrained_runs(cpu))
+
+
+def _result(cfg, sft_acc=0.1, rl_acc=0.9, sft_len=4.0, rl_len=30.0, n=100) -> llm.LLMResult:
+    rows = []
+    for phase, step, acc, length in (("sft", cfg.sft_steps, sft_acc, sft_len),
+                                     ("rl", cfg.rl.steps, rl_acc, rl_len)):
+        for decoding in ("greedy", "sampled"):
+            rows.append({"phase": phase, "step": step, "decoding": decoding, "responses": 0,
+                         "accuracy": acc, "long_frac": 0.2 if phase == "sft" else 1.0,
+                         "mean_len": length, "answered": 1.0, "n": n, "long_accuracy": 0.8,
+                         "short_accuracy": 0.1})
+    samples = pd.DataFrame([{"phase": p, "question": "q", "answer": "3", "response": "#### 3"}
+                            for p in ("sft", "rl")])
+    return llm.LLMResult(cfg, Path("."), pd.DataFrame(rows), samples)
+
+
+def _prompting() -> pd.DataFrame:
+    rows = [{"source": src, "prompt": p, "accuracy": acc, "mean_len": length, "n": 100}
+            for src in ("running-totals", "gsm-symbolic")
+            for p, acc, length in (("short (answer only)", 0.02, 2.0),
+                                   ("long (step by step)", 0.05, 80.0))]
+    return pd.DataFrame(rows)
+
+
+def _pretrained(prof, **kw) -> llama.Pretrained:
+    b = prof.llama.pretrained
+    return llama.Pretrained(prof, _prompting(),
+                            {s: _result(llama.seeded(b, s), **kw) for s in (0, 1)})
+
+
+@pytest.mark.parametrize("computed", [True, False])
+def test_numbers_hold_every_name_the_chapter_cites(computed):
+    prof = get_profile("cpu")
+    tier_b = (_pretrained(prof) if computed else
+              llama.PretrainedNotComputed(prof, ["pretrained seed 0"]))
+    ex = llama.LlamaResult(prof, worded=_result(prof.llama.worded), pretrained=tier_b, gpu=None,
+                           paper=None)
     numbers = ex.numbers()
     cited = set(re.findall(r"\{glue:text\}`([A-Za-z_0-9]+)", CHAPTER.read_text()))
-    assert len(cited) > 30
+    assert len(cited) > 20
     assert cited <= set(numbers), sorted(cited - set(numbers))
+    assert numbers["b_computed"] is computed
+    if not computed:
+        assert "make pretrained PROFILE=cpu" in numbers["b_verdict"]
+
+
+def test_raised_needs_intervals_apart_and_longer_answers():
+    prof = get_profile("cpu")
+    assert _pretrained(prof).raised(0)
+    # 0.45 vs 0.55 of 100: the 95% intervals overlap
+    assert not _pretrained(prof, sft_acc=0.45, rl_acc=0.55).raised(0)
+    # more accurate but no longer: not the paper's trend
+    assert not _pretrained(prof, rl_len=4.0).raised(0)
+    numbers = _pretrained(prof).numbers()
+    assert (numbers["b_raised"], numbers["b_seeds"]) == (2, 2)
+    assert "every one of the 2 seeds" in numbers["b_verdict"]
+    assert _pretrained(prof, rl_acc=0.12).numbers()["b_raised"] == 0
+
+
+def test_table_gives_intervals_and_examples_pair_sft_with_rl():
+    t = _pretrained(get_profile("cpu")).table()
+    assert len(t) == 2 * 2 * 2  # seeds x phases x decodings
+    assert t.loc[(0, "after SFT", "greedy"), "95% interval"] == "0.06-0.17"
+    assert list(_pretrained(get_profile("cpu")).examples().phase) == ["after SFT", "after RL"]
+
+
+def test_book_without_tier_b_in_the_cache_says_which_target_to_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMPANION_CACHE", "on")
+    monkeypatch.setenv("COMPANION_CACHE_DIR", str(tmp_path))
+    out = llama.load_pretrained(get_profile("cpu"))
+    assert not out.computed
+    assert set(out.missing) == set(llama.pretrained_runs(get_profile("cpu")))
+    assert "make pretrained PROFILE=cpu" in out.message
+
+
+def _gpu_smollm2_on_a_cpu():
+    """The paper profile's GPU SmolLM2 run, shrunk to seconds and given a CPU."""
+    g = PAPER.llama.gpu_smollm2
+    return dc.replace(g, accelerator="auto", precision="32-true",
+                      data=dc.replace(g.data, n_train=8, n_eval=2),
+                      sft_steps=1, sft_batch_size=2, sft_warmup_steps=0, sft_eval_every=1,
+                      rl=dc.replace(g.rl, G=2, prompts_per_step=1, steps=1, eval_every=1),
+                      max_new_tokens=12, eval_batch_size=2)
+
+
+def test_gpu_smollm2_is_full_fine_tuning_of_smollm2_on_a_gpu():
+    g = PAPER.llama.gpu_smollm2
+    assert (g.model, g.lora_r, g.accelerator) == ("smollm2", 0, "gpu")
+    assert g.data.source == get_profile("cpu").llama.pretrained.data.source
+    assert g.sft_steps >= 1000
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible: nothing to refuse")
+def test_gpu_smollm2_refuses_before_compute_without_a_gpu(monkeypatch):
+    def no_compute(*a, **k):
+        raise AssertionError("computed before the accelerator was checked")
+
+    monkeypatch.setattr(llm.runs.cache, "computed", no_compute)
+    with pytest.raises(ConfigError, match="accelerator.*CUDA GPU"):
+        llm.run(PAPER.llama.gpu_smollm2)
+
+
+@pytest.mark.slow
+def test_gpu_smollm2_runs_end_to_end_shrunk_to_a_cpu():
+    res = llm.run(_gpu_smollm2_on_a_cpu())
+    assert {"sft", "rl"} <= set(res.history.phase)
+    assert res.at("rl", "greedy")["n"] == 2
+    assert set(res.samples.phase) >= {"sft", "rl"}
