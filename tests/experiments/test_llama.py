@@ -11,7 +11,7 @@ import torch
 
 from companion import llm
 from companion.config import ConfigError
-from companion.experiments import llama
+from companion.experiments import llama, wilson
 from companion.profiles import PAPER, get_profile
 
 CHAPTER = Path(__file__).resolve().parents[2] / "book" / "06_llama.py"
@@ -154,3 +154,12 @@ def test_gpu_smollm2_runs_end_to_end_shrunk_to_a_cpu():
     assert {"sft", "rl"} <= set(res.history.phase)
     assert res.at("rl", "greedy")["n"] == 2
     assert set(res.samples.phase) >= {"sft", "rl"}
+
+
+def test_wilson_interval_matches_known_values_and_stays_in_0_1():
+    lo, hi = wilson(50, 100)
+    assert (round(lo, 4), round(hi, 4)) == (0.4038, 0.5962)
+    lo, hi = wilson(0, 100)
+    assert lo == pytest.approx(0.0, abs=1e-12) and round(hi, 4) == 0.037  # not empty at k = 0
+    assert wilson(100, 100) == (pytest.approx(0.963, abs=1e-3), pytest.approx(1.0))
+    assert all(x != x for x in wilson(0, 0))  # no problems: no interval

@@ -4,6 +4,7 @@ independent references on a tiny random Llama, and the reward."""
 import random
 import statistics
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -103,3 +104,12 @@ def test_grpo_loss_and_gradient_match_an_independent_reference(policy):
 def test_reward_is_final_answer_correctness():
     r = llm.correctness(["odd even #### odd", "#### even", "####", "odd odd"], ["odd"] * 4)
     assert r.tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_metrics_score_long_and_short_responses_apart():
+    m = llm.metrics(["3 + 4 = 7.\n#### 7", "#### 5", "#### 6"], [8, 2, 2], ["7", "5", "9"])
+    assert m["n"] == 3 and m["accuracy"] == pytest.approx(2 / 3)
+    assert m["long_frac"] == pytest.approx(1 / 3) and m["mean_len"] == 4
+    assert (m["long_accuracy"], m["short_accuracy"]) == (1.0, 0.5)
+    assert llm.metrics(["#### 1"], [2], ["1"])["long_accuracy"] != llm.metrics(  # NaN: none long
+        ["#### 1"], [2], ["1"])["long_accuracy"]

@@ -89,6 +89,38 @@ def test_worded_parity_solution_is_the_running_parity():
     assert 0.45 < answers.count("odd") / len(answers) < 0.55
 
 
+def test_running_totals_solution_adds_one_number_per_sentence():
+    recs = mathdata.running_totals(200, 3, random.Random(0))
+    for r in recs:
+        steps = r.solution.split("\n")[0].split(". ")
+        assert len(steps) == 3
+        start = int(steps[0].split(" + ")[0])
+        total = start
+        for s in steps:
+            a, rest = s.rstrip(".").split(" + ")
+            k, out = map(int, rest.split(" = "))
+            assert int(a) == total and 1 <= k <= 9 and out == total + k
+            assert f"{k} more" in r.question
+            total = out
+        assert r.answer == str(total) and r.solution.endswith(f"#### {total}")
+        assert is_long(r.solution) and extract_answer(r.solution) == r.answer
+    assert recs == mathdata.running_totals(200, 3, random.Random(0))  # seeded
+
+
+def test_running_totals_hold_out_stories_and_items():
+    def words(split):
+        return {w for r in mathdata.running_totals(500, 2, random.Random(1), split)
+                for w in r.question.rstrip("?").split()}
+
+    train, held_out = words("train"), words("eval")
+    assert {"shells", "cards", "collects"} <= held_out - train
+    assert {"apples", "buys"} <= train - held_out
+    with pytest.raises(ConfigError, match="invalid split='test'"):
+        mathdata.running_totals(1, 2, random.Random(0), "test")
+    with pytest.raises(ConfigError, match="invalid additions=0"):
+        mathdata.running_totals(1, 0, random.Random(0))
+
+
 def test_worded_parity_rejects_bad_d():
     with pytest.raises(ConfigError, match=r"invalid d=1: must be an integer in \[2, 256\]\."):
         mathdata.worded_parity(1, 1, random.Random(0))
