@@ -124,9 +124,9 @@ print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answe
       f"long target:\n{rec.solution}")
 
 # %% [markdown]
-# The setup: {glue:text}`b_setup`. Under `cpu` this tier takes longer than the rest of the
-# chapter, so `make book` does not train it: `make pretrained` does (README), and this page reads
-# its cached runs. Before any fine-tuning: {glue:text}`b_prompting`.
+# The setup: {glue:text}`b_setup`. Under `cpu`, `make book` does not train this tier (it takes
+# longer than the rest of the chapter; README, "Run times"): `make pretrained` does, and this page
+# reads its cached runs. Before any fine-tuning: {glue:text}`b_prompting`.
 # Answering directly is summing {glue:text}`b_terms` numbers in one go; step by step, each line
 # is one small addition.
 
@@ -155,10 +155,7 @@ else:
 # after RL (first seed):
 
 # %%
-if ex.pretrained.computed:
-    display(ex.pretrained.examples())  # noqa: F821
-else:
-    print(ex.pretrained.message)
+print(ex.pretrained.examples() if ex.pretrained.computed else ex.pretrained.message)
 
 # %% [markdown]
 # ## (c) The paper's scale: Llama-3.2-3B on GSM8K and MATH
@@ -210,6 +207,6 @@ else:
 # ## What a CPU can and cannot show here
 #
 # It can show the paper's mechanism in a language model trained from scratch (tier a). Measured in
-# this build: {glue:text}`a_closing`. On a real pretrained Llama-architecture model (tier b), with
-# {glue:text}`b_seeds` seeds: {glue:text}`b_verdict`. It cannot fine-tune a
+# this build: {glue:text}`a_closing`. On a real pretrained Llama-architecture model (tier b):
+# {glue:text}`b_verdict`. It cannot fine-tune a
 # multi-billion-parameter model on GSM8K and MATH as the paper does: that is tier (c), on a GPU.

@@ -87,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             from .profiles import get_profile
 
             prof, t0 = get_profile(args.profile), time.perf_counter()
-            page = {"multiplication": (multiplication.runs, multiplication.compute),
-                    "pretrained": (llama.pretrained_runs, llama.compute)}[args.page]
+            page = {"multiplication": (multiplication.runs, multiplication.compute, prof.workers),
+                    "pretrained": (llama.pretrained_runs, llama.compute, llama.WORKERS)}[args.page]
             todo = page[0](prof)
-            print(f"{args.page} under {prof.name}: {len(todo)} runs, {prof.workers} at a time, "
+            print(f"{args.page} under {prof.name}: {len(todo)} runs, {page[2]} at a time, "
                   f"into {cache.cache_root()}", file=sys.stderr, flush=True)
             n = page[1](prof, log=lambda m: print(m, file=sys.stderr, flush=True))
             print(f"{n} runs trained, {len(todo)} cached, in {time.perf_counter() - t0:.0f} s; "

@@ -50,6 +50,7 @@ TINY = Profile(
                          rl=RLConfig(G=4, prompts_per_step=4, steps=4, eval_every=2),
                          max_new_tokens=10),
         pretrained=LLMConfig(model="smollm2", lora_r=4, lora_mlp=True, system_prompt="",
+                             gradient_checkpointing=True,
                              data=LLMDataConfig(source="running-totals", additions=2, n_train=8,
                                                 n_eval=2, p_cot=0.5),
                              sft_steps=1, sft_batch_size=2, sft_lr=1e-4, sft_warmup_steps=0,
@@ -85,7 +86,7 @@ _CPU_HEADLINE = NTPRunConfig(
 # tier (b): SmolLM2-135M on running totals of 3 additions, LoRA (rank 16, attention and MLP)
 # on a mixture with p_cot = 0.25, then GRPO (book/calibration.md: why these sizes)
 _CPU_SMOLLM2 = LLMConfig(
-    model="smollm2", lora_r=16, lora_mlp=True, system_prompt="",
+    model="smollm2", lora_r=16, lora_mlp=True, system_prompt="", gradient_checkpointing=True,
     data=LLMDataConfig(source="running-totals", additions=3, n_train=2000, n_eval=100,
                        p_cot=0.25),
     sft_steps=20, sft_batch_size=16, sft_lr=2e-3, sft_warmup_steps=2, sft_eval_every=20,

@@ -7,6 +7,7 @@ OpenMP threads slow down 5-15x when another process holds a core (book/calibrati
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -19,6 +20,20 @@ def set_threads() -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+@contextlib.contextmanager
+def all_cores():
+    """Within: processes that call :func:`set_threads` use every core this process may run on
+    (unless ``COMPANION_THREADS`` says otherwise): for a model large enough to use them."""
+    before = os.environ.get("COMPANION_THREADS")
+    if before is None:
+        os.environ["COMPANION_THREADS"] = str(len(os.sched_getaffinity(0)))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("COMPANION_THREADS", None)
 
 
 def quiet_lightning() -> None:

@@ -64,6 +64,9 @@ class LLMConfig:
     n_head: int = 4  # "tiny" only
     lora_r: int = 0  # > 0: train LoRA adapters of this rank (peft) instead of every weight
     lora_mlp: bool = False  # adapters on the MLP projections too (not only attention)
+    # recompute each layer's activations in the backward pass instead of keeping them: a
+    # SmolLM2 GRPO step of 64 responses peaks at ~16 GB without, ~9 GB with, for ~5% more time
+    gradient_checkpointing: bool = False
     # None: the chat template's default system prompt; "" is shorter (SmolLM2's default costs
     # 20 tokens of every prompt, about a third of a running-totals prompt)
     system_prompt: str | None = None
@@ -94,6 +97,8 @@ class LLMConfig:
               f"must be divisible by n_head={self.n_head}")
         check_int("lora_r", self.lora_r, 0, 1024)
         check(isinstance(self.lora_mlp, bool), "lora_mlp", self.lora_mlp, "must be True or False")
+        check(isinstance(self.gradient_checkpointing, bool), "gradient_checkpointing",
+              self.gradient_checkpointing, "must be True or False")
         check(self.system_prompt is None or isinstance(self.system_prompt, str), "system_prompt",
               self.system_prompt, "must be None (the template's default) or a string")
         check_int("sft_steps", self.sft_steps, 0)

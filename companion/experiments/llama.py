@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import cache, llm, parallel
+from .. import cache, llm, parallel, runtime
 from ..config import LLMConfig, Profile
 from ..parallel import Run
 from . import spread, wilson
@@ -77,9 +77,17 @@ def runs(prof: Profile) -> dict[str, Run]:
     return out
 
 
+# Tier (b) trains one run at a time, on every core, whatever ``prof.workers`` says: a SmolLM2
+# GRPO step holds ~9 GB even with activation checkpointing (~16 GB without), so two side by
+# side would not fit a 16 GB machine (two ran a 24 GB one out of memory), and a
+# 135M-parameter model keeps two threads busy (an update 1.4x faster on two than on one).
+WORKERS = 1
+
+
 def compute(prof: Profile, log: Callable[[str], None] | None = None) -> int:
     """Train tier (b)'s runs that are not cached (what ``make pretrained`` runs)."""
-    return parallel.compute(pretrained_runs(prof), prof.workers, log=log)
+    with runtime.all_cores():
+        return parallel.compute(pretrained_runs(prof), WORKERS, log=log)
 
 
 def paper_inputs(llama_dir: str | None = None, data_files: str | None = None) -> tuple[str | None, list[str]]:
@@ -118,12 +126,14 @@ class Pretrained:
                                  "accuracy of short answers": m["short_accuracy"]})
         return pd.DataFrame(rows).set_index(["seed", "", "decoding"])
 
-    def examples(self, n: int = 2) -> pd.DataFrame:
+    def examples(self, n: int = 2) -> str:
         """Greedy responses of the first seed to the same held-out problems after SFT and after RL."""
         smp = next(iter(self.runs.values())).samples
-        smp = smp[smp.phase.isin(["sft", "rl"])].groupby("phase", sort=False).head(n)
-        return smp.assign(phase=smp.phase.map({"sft": "after SFT", "rl": "after RL"}))[
-            ["phase", "question", "answer", "response"]].reset_index(drop=True)
+        sft, rl = (smp[smp.phase == p].head(n).to_dict("records") for p in ("sft", "rl"))
+        return "\n\n".join(
+            f"question: {a['question']}\n(answer {a['answer']})\n"
+            f"after SFT: {a['response'].strip()}\nafter RL:  {b['response'].strip()}"
+            for a, b in zip(sft, rl))
 
     def _greedy(self, seed: int, phase: str) -> tuple[dict, tuple[float, float]]:
         m = self.runs[seed].at(phase, "greedy")
@@ -147,7 +157,7 @@ class Pretrained:
             f"answering directly and {_acc(long.iloc[1])} step by step")
         sft_s = [self.runs[s].at("sft", "sampled") for s in seeds]
         out["b_mechanism"] = (
-            f"sampled at temperature 1 after SFT, it answers long {_range(sft_s, 'long_frac')} "
+            f"sampled at temperature 1, it answers long {_range(sft_s, 'long_frac')} "
             f"of the time (p_cot = {b.data.p_cot}), and its long answers are right "
             f"{_range(sft_s, 'long_accuracy')} of the time, its short ones "
             f"{_range(sft_s, 'short_accuracy')} (seeds {', '.join(map(str, seeds))})")
@@ -172,12 +182,15 @@ class Pretrained:
                 f"seed {s}: greedy accuracy {m['accuracy']:.2f}, length {m['mean_len']:.0f}"
                 for s in seeds for m in [self.runs[s].at(phase, "greedy")])
         n = len(seeds)
+        which = ("in the one seed" if n == 1 else f"in every one of the {n} seeds" if len(ok) == n
+                 else f"in {len(ok)} of the {n} seeds")
         out["b_verdict"] = (
-            f"in {'every one' if len(ok) == n else f'{len(ok)}'} of the {n} seeds RL raised greedy "
-            "accuracy above SFT's with 95% intervals that do not overlap, and lengthened the "
-            "responses: the paper's trend, on a real pretrained model" if ok else
-            f"in none of the {n} seeds did RL raise greedy accuracy above SFT's with 95% "
-            "intervals that do not overlap while lengthening the responses")
+            f"{which} RL raised greedy accuracy above SFT's with 95% intervals that do not "
+            "overlap, and lengthened the responses: the paper's trend, on a real pretrained model"
+            if ok else
+            f"in {'the one seed' if n == 1 else f'none of the {n} seeds'} did RL raise greedy "
+            "accuracy above SFT's with 95% intervals that do not overlap while lengthening the "
+            "responses")
         return out
 
     def _prompting(self, source: str) -> pd.DataFrame:
@@ -218,6 +231,10 @@ def _range(rows: list[dict], key: str) -> str:
     return spread(min(vals), max(vals), 2) if vals else "n/a (there were none)"
 
 
+def _n(k: int, noun: str) -> str:
+    return f"{k} {noun}{'' if k == 1 else 's'}"
+
+
 def _config_numbers(prof: Profile) -> dict:
     b = prof.llama.pretrained
     return {"b_seeds": len(prof.llama.pretrained_seeds), "b_terms": b.data.additions + 1,
@@ -230,8 +247,8 @@ def _setup(prof: Profile) -> str:
     return (f"{b.data.additions} additions per problem, {b.data.n_train:,} training problems, "
             f"{b.data.n_eval} held out (from stories never trained on); LoRA rank {b.lora_r} on "
             f"{'the attention and MLP projections' if b.lora_mlp else 'the attention projections'}"
-            f"; SFT at p_cot = {b.data.p_cot} for {b.sft_steps} steps of {b.sft_batch_size} "
-            f"problems (learning rate {b.sft_lr:g}); then {b.rl.steps} GRPO steps of {b.rl.G} "
+            f"; SFT at p_cot = {b.data.p_cot} for {_n(b.sft_steps, 'step')} of {b.sft_batch_size} "
+            f"problems (learning rate {b.sft_lr:g}); then {_n(b.rl.steps, 'GRPO step')} of {b.rl.G} "
             f"responses to each of {b.rl.prompts_per_step} problems (learning rate {b.rl.lr:g}); "
             f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})")
 
@@ -281,7 +298,8 @@ def load_pretrained(prof: Profile) -> Pretrained | PretrainedNotComputed:
         missing = [name for name, r in todo.items() if not cache.cache_enabled() or not r.done()]
         if missing:
             return PretrainedNotComputed(prof, missing)
-    res = parallel.fetch(todo, prof.workers)
+    compute(prof)  # the profiles whose book trains tier (b): one at a time, as `make pretrained`
+    res = parallel.fetch(todo)
     b = prof.llama.pretrained
     prompting = pd.concat([res["prompting"].assign(source=b.data.source),
                            res["prompting gsm"].assign(source="gsm-symbolic")], ignore_index=True)

@@ -183,4 +183,10 @@ def load_policy(cfg: LLMConfig, train_texts: list[str], max_len: int) -> CausalL
                                                target_modules=["q_proj", "k_proj", "v_proj",
                                                                "o_proj", *mlp],
                                                lora_dropout=0.0, task_type="CAUSAL_LM"))
-    return CausalLM(hf, tok)
+    if cfg.gradient_checkpointing:
+        # non-reentrant: gradients reach the adapters although the frozen embeddings' output
+        # does not require them
+        hf.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    # from_pretrained returns a model in eval mode; training (and checkpointing) needs train
+    # mode. No dropout in these models: the numbers are the same either way
+    return CausalLM(hf.train(), tok)

@@ -49,7 +49,8 @@ def run_key(cfg: LLMConfig) -> LLMRunConfig:
 
 def prompting_key(cfg: LLMConfig) -> LLMRunConfig:
     """Training settings do not change how the untouched model answers: they are left out."""
-    return run_key(dataclasses.replace(cfg, sft_steps=0, rl=dataclasses.replace(cfg.rl, steps=1)))
+    return run_key(dataclasses.replace(cfg, sft_steps=0, gradient_checkpointing=False,
+                                       rl=dataclasses.replace(cfg.rl, steps=1)))
 
 
 def run(cfg: LLMConfig, progress: bool = False) -> LLMResult:

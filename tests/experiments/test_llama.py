@@ -2,6 +2,7 @@
 verdict computed from intervals, and the paper profile's GPU SmolLM2 run shrunk to a CPU."""
 
 import dataclasses as dc
+import os
 import re
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def test_table_gives_intervals_and_examples_pair_sft_with_rl():
     t = _pretrained(get_profile("cpu")).table()
     assert len(t) == 2 * 2 * 2  # seeds x phases x decodings
     assert t.loc[(0, "after SFT", "greedy"), "95% interval"] == "0.06-0.17"
-    assert list(_pretrained(get_profile("cpu")).examples().phase) == ["after SFT", "after RL"]
+    text = _pretrained(get_profile("cpu")).examples(n=1)
+    assert text.index("after SFT: #### 3") < text.index("after RL:  #### 3")
 
 
 def test_book_without_tier_b_in_the_cache_says_which_target_to_run(monkeypatch, tmp_path):
@@ -163,3 +165,24 @@ def test_wilson_interval_matches_known_values_and_stays_in_0_1():
     assert lo == pytest.approx(0.0, abs=1e-12) and round(hi, 4) == 0.037  # not empty at k = 0
     assert wilson(100, 100) == (pytest.approx(0.963, abs=1e-3), pytest.approx(1.0))
     assert all(x != x for x in wilson(0, 0))  # no problems: no interval
+
+
+def test_tier_b_trains_one_run_at_a_time_on_every_core(monkeypatch):
+    """Two SmolLM2 GRPO runs side by side ran a 24 GB machine out of memory."""
+    from companion import parallel
+
+    seen = {}
+
+    def compute(runs, workers=1, log=None):
+        seen.update(workers=workers, threads=os.environ.get("COMPANION_THREADS"), runs=set(runs))
+        return 0
+
+    monkeypatch.delenv("COMPANION_THREADS", raising=False)
+    monkeypatch.setattr(parallel, "compute", compute)
+    llama.compute(get_profile("cpu"))
+    assert seen == {"workers": 1, "threads": str(len(os.sched_getaffinity(0))),
+                    "runs": set(llama.pretrained_runs(get_profile("cpu")))}
+    assert "COMPANION_THREADS" not in os.environ  # restored
+    monkeypatch.setenv("COMPANION_THREADS", "3")  # the user's choice wins
+    llama.compute(get_profile("cpu"))
+    assert seen["threads"] == "3"

@@ -15,6 +15,7 @@ from companion.config import ConfigError, LLMDataConfig, RLConfig
     ({"accelerator": "cuda"}, r"invalid accelerator='cuda': must be 'auto' .* or 'gpu'"),
     ({"system_prompt": 3}, r"invalid system_prompt=3: must be None"),
     ({"lora_mlp": 1}, r"invalid lora_mlp=1: must be True or False"),
+    ({"gradient_checkpointing": "yes"}, r"invalid gradient_checkpointing='yes': must be True or False"),
 ])
 def test_llm_config_rejects_bad_values(tiny, kwargs, message):
     with pytest.raises(ConfigError, match=message):
