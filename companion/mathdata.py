@@ -130,8 +130,25 @@ def extract_answer(text: str) -> str | None:
 
 
 def is_correct(text: str, answer: str) -> bool:
-    got = extract_answer(text)
-    return got is not None and got == normalize_answer(answer)
+    """The response's final answer equals ``answer``: as normalised strings, or, for answers
+    with a digit or a LaTeX command (MATH's ``\\frac{1}{2}`` against ``0.5``), as the same
+    mathematical object (:func:`equivalent`)."""
+    got, gold = extract_answer(text), normalize_answer(answer)
+    return got is not None and (got == gold or (_MATHS.search(gold) is not None
+                                                and equivalent(got, gold)))
+
+
+# answers equivalence is asked for: plain words are compared as strings only (to sympy a word
+# is a product of letters, so "odd" would equal "dod")
+_MATHS = re.compile(r"\\[a-z]+|\d")
+
+
+def equivalent(got: str, gold: str) -> bool:
+    """``got`` and ``gold`` (LaTeX or plain) are the same mathematical object, by Hugging Face's
+    ``math-verify`` (sympy under the hood; a time-out or a parse failure counts as different)."""
+    from math_verify import parse, verify
+
+    return bool(verify(parse(f"${gold}$"), parse(f"${got}$")))
 
 
 def is_long(text: str) -> bool:

@@ -74,6 +74,17 @@ def test_is_correct_normalises_both_sides_and_is_long_looks_before_the_answer():
     assert is_long("a step\n#### 3") and not is_long("  #### 3") and is_long("just words")
 
 
+@pytest.mark.parametrize("response, gold, right", [
+    ("#### 0.5", "\\frac{1}{2}", True),  # MATH's answers: the same number written otherwise
+    ("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", True),
+    ("#### \\frac{2}{3}", "\\frac{1}{2}", False),
+    ("#### dod", "odd", False),  # words stay strings: to sympy "dod" is o*d*d
+    ("#### 13", "12", False),
+])
+def test_maths_answers_are_compared_as_mathematical_objects(response, gold, right):
+    assert is_correct(response, gold) == right
+
+
 def test_worded_parity_solution_is_the_running_parity():
     for rec in mathdata.worded_parity(200, 9, random.Random(0)):
         words = rec.question.split(" : ")[1].split(" . ")[0].split()
