@@ -202,8 +202,11 @@ PAPER = Profile(
         pretrained=_CPU_SMOLLM2, gsm=_CPU_GSM, pretrained_seeds=(0, 1), pretrained_in_book=True,
         # SmolLM2 on tier (b)'s problems at a GPU's budget: full fine-tuning, thousands of steps,
         # 4 additions and rarer long answers
+        # (activation checkpointing: 512 responses a GRPO step would keep ~45 GB of
+        # activations otherwise, counted, not measured: no GPU here)
         gpu_smollm2=LLMConfig(
             model="smollm2", system_prompt="", accelerator="gpu", precision="bf16-mixed",
+            gradient_checkpointing=True,
             data=LLMDataConfig(source="running-totals", additions=4, n_train=50_000, n_eval=1000,
                                p_cot=0.1),
             sft_steps=2000, sft_batch_size=64, sft_lr=2e-5, sft_warmup_steps=100,

@@ -8,6 +8,8 @@
   machine's measured fp32 matmul peak; rollout throughput with the KV cache vs recomputing the
   prefix (:mod:`.throughput`);
 * one RL step of the ``cpu`` profile split into rollout and update time (:mod:`.rl_step`);
+* where chapter 6's tier (b) (SmolLM2, ``make pretrained``) spends its time: SFT, evaluation,
+  GRPO rollouts and updates, read from its cached runs (:mod:`.pretrained`);
 * independent runs one after the other vs two processes at once, as the chapters train them
   (:mod:`.workers`);
 * the wall time of each chapter and of the whole book under ``tiny`` and ``cpu``, read from the
@@ -31,6 +33,7 @@ from ..profiles import PROFILES, get_profile
 from ..runtime import quiet_lightning, set_threads
 from . import scale
 from .book import book_rows
+from .pretrained import pretrained_rows
 from .rl_step import rl_split_rows, rl_step_split
 from .table import markdown, table_rows
 from .throughput import matmul_peak, ntp_rows, rollout_rows
@@ -52,6 +55,7 @@ def measure_all(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -
     rows += parallel_rows(repeats=min(repeats, 2))
     rows += timing_rows()
     rows += book_rows("cpu", peak)
+    rows += pretrained_rows("cpu")
     return pd.DataFrame(rows)
 
 

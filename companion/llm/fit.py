@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from ..config import LLMConfig
 from ..objective import ntp_loss
 from ..runtime import set_threads
 from ..train.rl import RLModule
-from ..train.shell import EvalEvery, optimizer, trainer
+from ..train.shell import EvalEvery, optimizer, trainer, write_timing
 from .data import MixtureStream, PromptBatches, problems
 from .models import CausalLM, load_policy
 from .text import (correctness, encode, evaluate_text, metrics, prompt_text, response_texts, sample,
@@ -107,6 +108,7 @@ class Evaluator:
 
 
 def _fit_llm(cfg: LLMConfig, folder: Path, progress: bool) -> None:
+    t0 = time.perf_counter()
     set_threads()
     probs = problems(cfg)
     corpus = probs.train or mathdata.worded_parity(2000, cfg.data.d, random.Random(cfg.data.seed))
@@ -117,7 +119,12 @@ def _fit_llm(cfg: LLMConfig, folder: Path, progress: bool) -> None:
     rows = evaluator(policy, "start", 0) if cfg.eval_start else []
     evaluator.keep_samples()
     rollouts: list[dict] = []
+    # where the time goes (`make bench` reads it): set-up (problems, model, any evaluation before
+    # training), then each phase's wall time, its evaluations,
+    # and RL's rollouts (generation + reward); RL's updates are the rest of its phase
+    seconds = {"setup_s": time.perf_counter() - t0}
     if cfg.sft_steps > 0:
+        t = time.perf_counter()
         stream = MixtureStream(cfg, probs.train, cfg.sft_batch_size, cfg.seed)
         callback = evaluator.every("sft", cfg.sft_eval_every)
         trainer(cfg.sft_steps, [callback], grad_clip=1.0, precision=cfg.precision,
@@ -125,7 +132,9 @@ def _fit_llm(cfg: LLMConfig, folder: Path, progress: bool) -> None:
                                        DataLoader(stream, batch_size=None, num_workers=0))
         evaluator.keep_samples()
         rows += callback.rows
+        seconds |= {"sft_s": time.perf_counter() - t, "sft_evaluation_s": callback.seconds}
     if cfg.rl.steps > 0:
+        t = time.perf_counter()
         module = RLModule(policy, TextRL(cfg), cfg.rl)
         callback = evaluator.every("rl", cfg.rl.eval_every, cfg.rl.G * cfg.rl.prompts_per_step)
         trainer(cfg.rl.steps, [callback], grad_clip=cfg.rl.grad_clip, precision=cfg.precision,
@@ -134,7 +143,10 @@ def _fit_llm(cfg: LLMConfig, folder: Path, progress: bool) -> None:
         evaluator.keep_samples()
         rows += callback.rows
         rollouts = [{**row, "phase": "rl"} for row in module.rows]
+        seconds |= {"rl_s": time.perf_counter() - t, "rl_evaluation_s": callback.seconds,
+                    "rollout_s": module.rollout_seconds}
     pd.DataFrame(rows + rollouts).to_csv(folder / "history.csv", index=False)
     pd.DataFrame(evaluator.samples).to_json(folder / "samples.json", orient="records", indent=1)
     (folder / "problems.json").write_text(json.dumps(
         {"train": None if probs.train is None else len(probs.train), "eval": len(probs.eval)}))
+    write_timing(folder, total_s=time.perf_counter() - t0, **seconds)

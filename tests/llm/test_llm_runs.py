@@ -26,6 +26,9 @@ def test_run_records_every_phase_and_is_cached(tiny, tmp_path, monkeypatch):
     assert set(res.samples.phase) == {"start", "sft", "rl"}
     assert res.at("rl")["step"] == tiny.rl.steps
     assert res.folder.name.startswith("llm-") and res.folder.parent == tmp_path
+    t = json.loads((res.folder / "timing.json").read_text())  # where the time went (make bench)
+    assert t["total_s"] >= t["setup_s"] + t["sft_s"] + t["rl_s"] - 1e-2
+    assert 0 < t["rollout_s"] < t["rl_s"] and 0 < t["sft_evaluation_s"] < t["sft_s"]
     again = llm.run(tiny)
     assert again.folder == res.folder and again.history.equals(res.history)
     rows = llm.summary(res)
