@@ -125,8 +125,9 @@ print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answe
 
 # %% [markdown]
 # The setup: {glue:text}`b_setup`. Under `cpu`, `make book` does not train this tier (it takes
-# longer than the rest of the chapter; README, "Run times"): `make pretrained` does, and this page
-# reads its cached runs. Before any fine-tuning: {glue:text}`b_prompting`.
+# longer than any chapter of the book; README, "Chapter 6's pretrained tier"):
+# `make pretrained` does, and this page reads its cached runs. Before any fine-tuning:
+# {glue:text}`b_prompting`.
 # Answering directly is summing {glue:text}`b_terms` numbers in one go; step by step, each line
 # is one small addition.
 
