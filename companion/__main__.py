@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.page} under {prof.name}: {len(todo)} runs, {page[2]} at a time, "
                   f"into {cache.cache_root()}", file=sys.stderr, flush=True)
             n = page[1](prof, log=lambda m: print(m, file=sys.stderr, flush=True))
-            print(f"{n} runs trained, {len(todo)} cached, in {time.perf_counter() - t0:.0f} s; "
-                  "`make book` now shows them")
+            print(f"{n} runs trained (with the runs they need), all {len(todo)} now in the "
+                  f"cache, in {time.perf_counter() - t0:.0f} s; `make book` now shows them")
             return 0
         if args.cmd == "bench":
             from . import bench
