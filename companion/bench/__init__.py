@@ -10,6 +10,8 @@
 * one RL step of the ``cpu`` profile split into rollout and update time (:mod:`.rl_step`);
 * where chapter 6's tier (b) (SmolLM2, ``make pretrained``) spends its time: SFT, evaluation,
   GRPO rollouts and updates, read from its cached runs (:mod:`.pretrained`);
+* k models' NTP steps stacked into one (``torch.func`` ``vmap``) vs one after the other, with
+  the largest gradient difference (:mod:`.stacked`);
 * independent runs one after the other vs two processes at once, as the chapters train them
   (:mod:`.workers`);
 * the wall time of each chapter and of the whole book under ``tiny`` and ``cpu``, read from the
@@ -35,6 +37,7 @@ from . import scale
 from .book import book_rows
 from .pretrained import pretrained_rows
 from .rl_step import rl_split_rows, rl_step_split
+from .stacked import stacked_rows
 from .table import markdown, table_rows
 from .throughput import matmul_peak, ntp_rows, rollout_rows
 from .timings import timing_rows
@@ -52,6 +55,7 @@ def measure_all(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -
     rows += table_rows("matmul peak (fp32, 512x512)", {"GFLOP/s": peak / 1e9})
     rows += rollout_rows(repeats, rollout_prompts)
     rows += rl_split_rows(get_profile("cpu"), repeats)
+    rows += stacked_rows(repeats=repeats)
     rows += parallel_rows(repeats=min(repeats, 2))
     rows += timing_rows()
     rows += book_rows("cpu", peak)
