@@ -426,8 +426,9 @@ def llm_rl_by_seed(runs: dict, title: str | None = None) -> plt.Figure:
                         legend=False, edgecolor="black")
         ax.set(xlabel="RL step", ylabel=label)
     axes[0].set_ylim(-0.02, 1.02)
-    axes[0].set_title("lines: rollouts (training problems, T = 1); squares: held-out, greedy",
-                      fontsize="small")
+    # one half of the legend per panel: as one title it ran over the second panel's label
+    axes[0].set_title("lines: rollouts (training problems, T = 1)", fontsize="small")
+    axes[1].set_title("squares: held-out problems, greedy", fontsize="small")
     if title:
         fig.suptitle(title)
     return finish(fig)
