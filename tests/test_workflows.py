@@ -94,9 +94,12 @@ def test_the_workflow_runs_exactly_the_readme_book_command():
     # ... after the README's command that trains the multiplication page's runs for it
     mult = readme_commands("### The multiplication page")
     assert mult == ["make multiplication"], f"the README's multiplication command changed: {mult}"
+    # ... and the one that trains chapter 6's pretrained tier
+    pre = readme_commands("### Chapter 6's pretrained tier")
+    assert pre == ["make pretrained"], f"the README's pretrained-tier command changed: {pre}"
     wf = load(BOOK_WORKFLOW)
     runs = [make_invocations(step["run"]) for _, step in steps(wf) if "run" in step]
-    assert [c for run in runs for c in run] == [shlex.split(mult[0]), shlex.split(book[0])]
+    assert [c for run in runs for c in run] == [shlex.split(c) for c in (mult[0], pre[0], book[0])]
     # the profile comes from the environment (Make's `PROFILE ?= cpu`); a push builds the default
     build = wf["jobs"]["build"]
     assert re.fullmatch(rf"\$\{{\{{ inputs\.profile \|\| '{DEFAULT_PROFILE}' \}}\}}",
