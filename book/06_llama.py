@@ -16,8 +16,8 @@
 # **The paper's claim (its section on Llama).** Fine-tune Llama-family models on
 # mixtures of GSM8K and MATH in which most solutions are *short* (the final answer only) and a
 # fraction $p_{cot}$ are *long* (the full worked solution), then apply RL whose reward is a
-# correct final answer: accuracy rises and so does the length of the responses. The paper reports
-# this trend in figures.
+# correct final answer: accuracy rises and so does the length of the responses (the paper
+# reports the trend; we quote no number of its here).
 #
 # The recipe is the one of chapters 2-4 with a real language-model stack: Hugging Face
 # `transformers` models and tokenizers, SFT (next-token prediction on the responses only) and then
@@ -124,10 +124,9 @@ print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answe
       f"long target:\n{rec.solution}")
 
 # %% [markdown]
-# The setup: {glue:text}`b_setup`. Under `cpu`, `make book` does not train this tier (it takes
-# longer than any chapter of the book; README, "Chapter 6's pretrained tier"):
-# `make pretrained` does, and this page reads its cached runs. Before any fine-tuning:
-# {glue:text}`b_prompting`.
+# The setup: {glue:text}`b_setup`. Under `cpu`, `make book` does not train this tier:
+# `make pretrained` does (the README's "Chapter 6's pretrained tier" says how long it takes), and
+# this page reads its cached runs. Before any fine-tuning: {glue:text}`b_prompting`.
 # Answering directly is summing {glue:text}`b_terms` numbers in one go; step by step, each line
 # is one small addition.
 

@@ -250,7 +250,7 @@ def _setup(prof: Profile) -> str:
             f"; SFT at p_cot = {b.data.p_cot} for {_n(b.sft_steps, 'step')} of {b.sft_batch_size} "
             f"problems (learning rate {b.sft_lr:g}); then {_n(b.rl.steps, 'GRPO step')} of {b.rl.G} "
             f"responses to each of {b.rl.prompts_per_step} problems (learning rate {b.rl.lr:g}); "
-            f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})")
+            f"{_n(len(seeds), 'seed')} ({', '.join(map(str, seeds))})")
 
 
 @dataclass

@@ -119,9 +119,9 @@ def _fit_llm(cfg: LLMConfig, folder: Path, progress: bool) -> None:
     rows = evaluator(policy, "start", 0) if cfg.eval_start else []
     evaluator.keep_samples()
     rollouts: list[dict] = []
-    # where the time goes (`make bench` reads it): set-up (problems, model, any evaluation before
-    # training), then each phase's wall time, its evaluations,
-    # and RL's rollouts (generation + reward); RL's updates are the rest of its phase
+    # where the time goes (`make bench` reads it): set-up (problems, model, any evaluation
+    # before training), each phase's wall time and its evaluations, and RL's rollouts
+    # (generation + reward); RL's updates are the rest of its phase
     seconds = {"setup_s": time.perf_counter() - t0}
     if cfg.sft_steps > 0:
         t = time.perf_counter()
