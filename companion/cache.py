@@ -40,6 +40,15 @@ def cache_enabled() -> bool:
     return os.environ.get("COMPANION_CACHE", "on").lower() not in ("off", "0", "false", "no")
 
 
+TIMING = "timing.json"  # in a finished run's folder: where its time went (`make bench` reads it)
+
+
+def write_timing(folder: Path, **seconds: float) -> None:
+    """Record the wall seconds of a run (``total_s``, of this attempt for a resumed run) and of
+    its parts (evaluation, rollouts), measured in this process, beside its results."""
+    (folder / TIMING).write_text(json.dumps({k: round(v, 3) for k, v in seconds.items()}))
+
+
 def run_dir(kind: str, cfg: Any) -> Path:
     return cache_root() / f"{kind}-{config_key(cfg, __version__)}"
 

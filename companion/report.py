@@ -111,14 +111,17 @@ def commit(root: Path) -> str:
     return f"{sha} (with uncommitted changes)" if dirty else sha
 
 
-def build_facts(root: Path, built_at: str, scope: str, runs: list[ChapterRun]) -> dict[str, str]:
-    """The report's table of the build: when, where, with what."""
+def build_facts(root: Path, built_at: str, scope: str, runs: list[ChapterRun],
+                prefetched: str | None = None) -> dict[str, str]:
+    """The report's table of the build: when, where, with what (``prefetched``: what the runner
+    trained before executing the chapters, in words)."""
     from . import __version__, cache
 
     cpu, gpu = machine()
     # each chapter receives only the knobs it declares: the distinct sets, joined
     params = ", ".join(sorted({r.parameters for r in runs})) or "-"
     facts = {"date": built_at, "chapters": scope, "papermill parameters": params,
+             **({"runs trained before the chapters": prefetched} if prefetched else {}),
              "CPU": cpu, "GPU": gpu,
              "Python": platform.python_version(), "torch": _version("torch"),
              "lightning": _version("lightning"), "transformers": _version("transformers"),
@@ -163,7 +166,9 @@ def report_page(runs: list[ChapterRun], facts: dict[str, str], archive: str) -> 
         "",
         "*Executed*: papermill's time for the notebook's cells; *wall time*: the runner's, "
         "starting the kernel included. A chapter that trained no run read every result from the "
-        "cache: its time is then not the time to compute it.", "",
+        "cache: its time is then not the time to compute it. The runner trains the runs of all "
+        "chapters before executing them (the row *runs trained before the chapters* below), so "
+        "the chapters mostly read.", "",
         "## Machine and software", "",
         "| | |", "|---|---|",
         *(f"| {_md(k)} | {_md(v)} |" for k, v in facts.items()),

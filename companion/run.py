@@ -188,7 +188,7 @@ def mathjax_dir() -> Path:
 
 def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
           root: Path = ROOT, runs: list[ChapterRun] | None = None,
-          built_at: str | None = None) -> None:
+          built_at: str | None = None, prefetched: str | None = None) -> None:
     """Lay out a buildable book: config, pages, executed chapters, the build report and scorecard
     pages, the archive of the executed notebooks, local MathJax.
 
@@ -218,7 +218,7 @@ def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
         scope = "all" if len(selected) == len(chapters(root)) else ", ".join(
             c.number.lstrip("0") for c in selected)
         page = report_page(runs, build_facts(root, built_at or time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                                             scope, runs), archive)
+                                             scope, runs, prefetched), archive)
         (stage_dir / (REPORT_PAGE + ".md")).write_text(page)
     if any(e["file"] == SCORECARD_PAGE for e in doc["chapters"]):
         from . import scorecard  # here: it imports the experiments (torch), the CLI need not
@@ -254,6 +254,41 @@ def publish(built: Path, out: Path) -> Path:
     return html
 
 
+INDEPENDENT = (5, 6)  # chapters whose runs wait for no other run
+
+
+def prefetch(selected: list[Chapter], profile: str, params: dict | None = None,
+             log=print) -> int:
+    """Train every run the ``selected`` chapters will read (``experiments.book_runs``, under each
+    chapter's knobs) that is not cached yet, all chapters together, ``workers`` at a time (the
+    profile's): no worker waits at the end of one chapter while another chapter has work. Returns
+    how many were trained. With the cache off, nothing: each chapter computes its own runs."""
+    from . import cache, experiments, parallel
+
+    base = get_profile(profile)
+    if not cache.cache_enabled():
+        return 0
+    named: dict = {}  # (kind, key) -> (name, run, rank): a run two chapters read is trained once
+    for ch in selected:
+        number = int(ch.number)
+        if ch.name not in knobs.CHAPTERS or number not in experiments.CLAIMS:
+            continue  # a page without runs, or a scratch book's chapter: it computes its own
+        prof = knobs.validate(ch.name, knobs.for_chapter(ch.name, params)).apply(base)
+        for name, r in experiments.book_runs(number, prof).items():
+            # first what other runs wait for (the NTP runs RL starts from), then the runs of the
+            # chapters whose runs wait for nothing and are long (the linear experiments, the LLM
+            # runs), then the rest in the chapters' order (each lists its longest first): the
+            # last runs to finish are short ones
+            for i, need in enumerate(r.needs):
+                first = named.get((need.kind, need.key), (f"chapter {number}: {name}'s start"
+                                                          + (f" {i + 1}" if i else ""), need))
+                named[(need.kind, need.key)] = (*first[:2], 0)
+            named.setdefault((r.kind, r.key), (f"chapter {number}: {name}", r,
+                                               1 if number in INDEPENDENT else 2))
+    runs = sorted(named.values(), key=lambda nrr: nrr[2])  # stable: the chapters' order within
+    return parallel.compute({name: r for name, r, _ in runs}, base.workers, log=log)
+
+
 def build_book(profile: str, requested: list[str] | None = None, out: Path | None = None,
                progress: bool = True, log=print, root: Path = ROOT,
                params: dict | None = None) -> Path:
@@ -284,6 +319,17 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
     trained_total = 0
     runs: list[ChapterRun] = []
     try:
+        prefetched = None
+        if cache.cache_enabled():
+            workers = get_profile(profile).workers
+            log(f"training the runs of the chapters that are not cached, {workers} at a time ...")
+            t0 = time.perf_counter()
+            trained_total = prefetch(selected, profile, params,
+                                     log=(lambda m: log(f"  run {m}")) if progress else None)
+            seconds = time.perf_counter() - t0
+            record_timing(out, built_at, profile, RUNS_ROW, seconds, trained_total, scope)
+            prefetched = f"{trained_total} in {seconds:.1f} s, {workers} at a time"
+            log(f"{trained_total} runs trained in {seconds:.1f} s")
         for i, ch in enumerate(selected, 1):
             log(f"[{i}/{len(selected)}] {ch.name}: executing under profile '{profile}' ...")
             t0 = time.perf_counter()
@@ -304,7 +350,7 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
             log(f"[{i}/{len(selected)}] {ch.name}: done in {seconds:.1f} s")
         log("building the book (jupyter-book, warnings are errors) ...")
         stage(selected, executed, stage_dir, root, runs=runs,
-              built_at=f"{built_at.replace('T', ' ')} {time.strftime('%Z')}")
+              built_at=f"{built_at.replace('T', ' ')} {time.strftime('%Z')}", prefetched=prefetched)
         jupyter_book(stage_dir)
         html = publish(stage_dir / "_build" / "html", out)
         # keep the executed notebooks (for nbval and inspection) only once everything succeeded
@@ -323,6 +369,7 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
 # --- wall times, read by `python -m companion bench` -----------------------------------------
 TIMINGS = "timings.csv"  # appended to in the output folder by every build
 BOOK_ROW = "(whole book)"  # the row for all selected chapters plus the Jupyter Book build
+RUNS_ROW = "(runs before the chapters)"  # the row for the runs trained before any chapter runs
 
 
 def cached_runs() -> set[str]:

@@ -97,13 +97,14 @@ def _two_sided(a: bool, b: bool) -> str:
 SENTENCES: dict[str, dict[str, object]] = {
     "early_middle": {"none of our checkpoints": False, "here ": True,
                      "none lands there exactly": "partway"},
-    "leap_verdict": {
-        "the partial chain lets": Verdict(REPRODUCED),
-        "the leap-2 chain itself is not learned": Verdict(
-            NOT_REPRODUCED, "the leap-2 chain itself is not learned: the run can neither confirm "
-            "nor refute the claim"),
-        "the leap-2 chain is learned, yet": Verdict(
-            NOT_REPRODUCED, "the chain is learned, yet greedy decoding still answers short")},
+    **{f"{key}_verdict": {
+        "the partial chain lets": Verdict(REPRODUCED, f"with the {name} chain"),
+        "the chain itself is not learned": Verdict(
+            NOT_REPRODUCED, f"the {name} chain itself is not learned: the run can neither "
+            "confirm nor refute the claim"),
+        "the chain is learned, yet": Verdict(
+            NOT_REPRODUCED, f"the {name} chain is learned, yet greedy decoding still answers "
+            "short")} for key, name in (("leap", "leap-2"), ("blocks", "block-parity"))},
     "pen_verdict (below 1/2)": {"Below 1/2 the chain still pays and GRPO learns it": 1.0,
                                 "Below 1/2 the chain still pays, but": 0.5,
                                 "Below 1/2 GRPO does not learn": 0.0},
@@ -232,8 +233,12 @@ def rule_rare(g: Mapping) -> Verdict:
 
 
 def rule_leap(g: Mapping) -> Verdict:
-    """The chapter's verdict. Reproduced: NTP alone generalizes with the leap-2 chain."""
-    return _meaning("leap_verdict", g["leap_verdict"])
+    """The chapter's verdicts on both readings. Reproduced: NTP alone generalizes with either."""
+    readings = [_meaning(f"{k}_verdict", g[f"{k}_verdict"]) for k in ("leap", "blocks")]
+    won = [v for v in readings if v.status == REPRODUCED]
+    if won:
+        return won[0]
+    return Verdict(NOT_REPRODUCED, "; ".join(v.note for v in readings))
 
 
 def rule_length_penalty(g: Mapping) -> Verdict:
@@ -402,12 +407,14 @@ CLAIMS: tuple[Claim, ...] = (
           rule_rare),
     Claim("Partial chains (leap 2)", "04_test_time", "Partial chains: leap 2",
           "A leap-2 partial chain lets NTP alone generalize below $1/3$ (paper, appendix, Fig. 15); "
-          "our leap-2 encoding, every second running parity, is (reconstructed).",
+          "our leap-2 encoding, every second running parity, is (reconstructed), and so is the "
+          "other reading we test, the parity of every 2 bits and then $y$.",
           "at $p_{{cot}} =$ {leap_p}, $d =$ {leap_d}, {leap2_steps:,} NTP steps: leap-2 greedy "
-          "{leap2_acc:.3f} (its sampled long answers {leap2_acc_long:.2f} right), full chain "
-          "{leap1_acc:.3f}; the coin after the leap-2 chain's first token {leap_coin:.3f} against "
-          "$2p/(1+p) =$ {leap_coin_pred:.3f}: {leap_coin_verdict}",
-          rule_leap, uses=("leap_verdict",)),
+          "{leap2_acc:.3f} (its sampled long answers {leap2_acc_long:.2f} right), block parities "
+          "{blocks_acc:.3f} ({blocks_acc_long:.2f}), full chain {leap1_acc:.3f}; the coin after "
+          "the first chain token {leap_coin:.3f} (leap 2) and {blocks_coin:.3f} (block parities) "
+          "against $2p/(1+p) =$ {leap_coin_pred:.3f}: {leap_coin_verdict}",
+          rule_leap, uses=("leap_verdict", "blocks_verdict")),
     Claim("Length penalty", "04_test_time", "A length penalty",
           "(ours; a reviewers' question) With a penalty $\\lambda$ per full chain, the chain still "
           "pays for $\\lambda < 1/2$; above, guessing short pays more.",

@@ -13,7 +13,9 @@ Worked example, d = 4, x = 1 0 1 1 (y = 1):
     long    1 0 1 1 = 1 1 0 1 <eos>
 
 With ``leap=k`` the chain keeps only every k-th running parity (and always the
-last one): for d = 4, leap = 2 the long response is ``b_2 b_4 = 1 1 <eos>``.
+last one): for d = 4, leap = 2 the long response is ``b_2 b_4 = 1 1 <eos>``. With
+``chain="blocks"`` it writes instead the parity of each block of k bits alone, then y:
+``x_1^x_2  x_3^x_4  y = 1 0 1 <eos>``.
 
 Token ids: ``0``->0, ``1``->1, ``=``->2, ``<eos>``->3, ``<pad>``->4. The loss is on
 response tokens only (including ``<eos>``); a response is correct when its last
@@ -71,7 +73,7 @@ class ParityMixture:
         if ks[-1] != cfg.d:
             ks.append(cfg.d)
         self.chain_idx = torch.tensor([k - 1 for k in ks])
-        self.chain_len = len(ks)
+        self.chain_len = len(ks) + (cfg.chain == "blocks")  # blocks: and then y
         self.short_len = 1  # response tokens of a short answer (before <eos>)
         self.max_response = self.chain_len + 1  # chain and <eos>
         self.seq_len = self.prompt_len + self.max_response
@@ -93,8 +95,13 @@ class ParityMixture:
     target = parity  # the name companion.tasks.Task gives it
 
     def chain(self, bits: torch.Tensor) -> torch.Tensor:
-        """The long response without <eos>: running parities at the kept positions."""
-        return (bits.long().cumsum(dim=1) % 2)[:, self.chain_idx]
+        """The long response without <eos>: running parities at the kept positions, or (blocks)
+        the parity of each block between them, then y."""
+        running = (bits.long().cumsum(dim=1) % 2)[:, self.chain_idx]
+        if self.cfg.chain == "running":
+            return running
+        before = torch.cat([torch.zeros_like(running[:, :1]), running[:, :-1]], dim=1)
+        return torch.cat([running ^ before, running[:, -1:]], dim=1)
 
     # -- whole sequences ---------------------------------------------------------
     def encode(self, bits: torch.Tensor, is_long: torch.Tensor) -> Batch:

@@ -108,3 +108,57 @@ def test_a_partial_build_stages_a_report_of_its_chapters_and_their_archive(tmp_p
         assert z.read("notebooks-tiny/02_b.ipynb") == nb.read_bytes()
     staged_toc = (stage_dir / "_toc.yml").read_text()
     assert run.REPORT_PAGE in staged_toc and "01_a" not in staged_toc
+
+
+def _prefetched(monkeypatch, profile: str, requested=None, params=None) -> tuple[dict, int]:
+    """What ``run.prefetch`` hands to ``parallel.compute`` (nothing is trained)."""
+    from companion import parallel
+
+    seen = {}
+
+    def compute(runs, workers=1, log=None):
+        seen.update(runs=runs, workers=workers)
+        return 0
+    monkeypatch.setattr(parallel, "compute", compute)
+    run.prefetch(select(requested), profile, params or {}, log=None)
+    return seen["runs"], seen["workers"]
+
+
+def test_the_runs_of_every_chapter_are_trained_together_what_others_wait_for_first(monkeypatch):
+    from companion import experiments
+    from companion.profiles import get_profile
+
+    cpu = get_profile("cpu")
+    runs, workers = _prefetched(monkeypatch, "cpu")
+    assert workers == cpu.workers
+    keys = [(r.kind, r.key) for r in runs.values()]
+    assert len(keys) == len(set(keys))  # a run two chapters read is listed once
+    for ch in (2, 3, 4, 5, 6):
+        assert {(r.kind, r.key) for r in experiments.book_runs(ch, cpu).values()} <= set(keys)
+    # not the runs `make multiplication` and `make pretrained` train under cpu
+    assert not any(name.startswith("chapter 7") for name in runs)
+    assert not any("pretrained" in name or "prompting" in name for name in runs)
+    # first every run another run starts from, then chapters 5 and 6, then the rest
+    waited = {(n.kind, n.key) for r in runs.values() for n in r.needs}
+    order = [0 if (r.kind, r.key) in waited else 1 if name.split(":")[0] in ("chapter 5",
+             "chapter 6") else 2 for name, r in runs.items()]
+    assert order == sorted(order) and order[0] == 0 and 1 in order and 2 in order
+    assert ("ntp", cpu.headline) in keys[:order.count(0)]
+
+
+def test_the_runs_trained_first_follow_each_chapters_knobs(monkeypatch):
+    from companion import knobs
+    from companion.experiments import ntp_threshold
+    from companion.profiles import get_profile
+
+    runs, _ = _prefetched(monkeypatch, "tiny", ["2"], {"sweep_steps": 20})
+    want = ntp_threshold.runs(knobs.Knobs(sweep_steps=20).apply(get_profile("tiny")))
+    assert {(r.kind, r.key) for r in runs.values()} == {(r.kind, r.key) for r in want.values()}
+
+
+def test_with_the_cache_off_nothing_is_trained_before_the_chapters(monkeypatch):
+    from companion import parallel
+
+    monkeypatch.setenv("COMPANION_CACHE", "off")
+    monkeypatch.setattr(parallel, "compute", lambda *a, **k: pytest.fail("trained"))
+    assert run.prefetch(select(None), "tiny", {}, log=None) == 0

@@ -66,8 +66,10 @@ GOOD = {
         "star_gap3": 0.01, "star_switch": "greedy switches", "leap_p": 0.25, "leap_d": 16,
         "leap2_steps": 1000, "leap2_acc": 0.95, "leap2_acc_long": 0.95, "leap1_acc": 0.5,
         "leap_coin": 0.4, "leap_coin_pred": 0.4, "leap_coin_verdict": "the leap-2 model's coin ...",
-        "leap_verdict": "the partial chain lets next-token prediction alone generalize below 1/3, "
-        "as the paper reports.", "pen_lo": 0.3, "pen_lo_acc": 1.0, "pen_lo_len": 50.0,
+        "leap_verdict": "the partial chain lets next-token prediction alone generalize below 1/3 "
+        "(leap-2), as the paper reports.", "blocks_acc": 0.5, "blocks_acc_long": 0.5,
+        "blocks_coin": 0.2, "blocks_verdict": "the chain itself is not learned at this budget "
+        "(block-parity)", "pen_lo": 0.3, "pen_lo_acc": 1.0, "pen_lo_len": 50.0,
         "pen_hi": 0.7, "pen_hi_acc": 0.5, "pen_hi_len": 1.0,
         "pen_verdict": penalty_verdict(1.0, 50.0, 0.5, 1.0),
         # the findings of our own (no status): as faithfulness.py words them
@@ -177,9 +179,12 @@ def test_a_build_where_every_claim_holds_reproduces_every_claim_in_the_book():
     ("Too-early", {"early_middle": "none of our checkpoints lands there", "early_final": 1.0},
      NOT_REPRODUCED),
     ("Rare long data", {"rare_len1": 1.0, "rare_acc_long0": 0.3}, NOT_REPRODUCED),
-    ("Partial chains", {"leap_verdict": "the leap-2 chain itself is not learned at this budget"},
+    ("Partial chains", {"leap_verdict": "the chain itself is not learned at this budget"},
      NOT_REPRODUCED),
-    ("Partial chains", {"leap_verdict": "the leap-2 chain is learned, yet greedy decoding still "
+    ("Partial chains", {"leap_verdict": "the chain itself is not learned at this budget",
+                        "blocks_verdict": "the partial chain lets next-token prediction alone "
+                                          "generalize below 1/3 (block-parity)"}, REPRODUCED),
+    ("Partial chains", {"leap_verdict": "the chain is learned, yet greedy decoding still "
                                         "answers short"}, NOT_REPRODUCED),
     ("Length penalty", {"pen_verdict": penalty_verdict(0.7, 30.0, 0.5, 1.0)}, PARTLY),
     ("Length penalty", {"pen_verdict": penalty_verdict(1.0, 50.0, 1.0, 50.0)}, PARTLY),

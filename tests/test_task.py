@@ -1,6 +1,8 @@
 import torch
 
-from companion.config import TaskConfig
+import re
+
+from companion.config import ConfigError, TaskConfig
 import pytest
 
 from companion.task import EOS, PAD, SEP, ParityMixture, examples, render, rewards
@@ -34,6 +36,25 @@ def test_leap_chain_keeps_every_kth_running_parity_and_the_last():
     assert render(batch.tokens[0]) == "1 1 0 1 1 = 0 1 0 <eos>"
     assert task.chain_len == 3
 
+
+
+def test_block_chain_writes_each_blocks_parity_then_the_answer():
+    task = ParityMixture(TaskConfig(d=5, p_cot=1.0, leap=2, chain="blocks"))
+    bits = torch.tensor([[1, 0, 1, 1, 1], [1, 1, 0, 1, 0]])  # y = 0 and 1
+    # blocks (x1 x2) (x3 x4) (x5), then y
+    assert task.chain(bits).tolist() == [[1, 0, 1, 0], [0, 1, 0, 1]]
+    assert task.chain_len == 4 and task.max_response == 5
+    batch = task.encode(bits, torch.tensor([True, True]))
+    parsed = task.parse(batch.tokens[:, task.prompt_len:])
+    assert parsed.answer.tolist() == [0, 1] and parsed.length.tolist() == [4, 4]
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"chain": "pairs", "leap": 2}, "invalid chain='pairs': must be one of ['running', 'blocks']"),
+    ({"chain": "blocks"}, "invalid chain='blocks': needs leap >= 2")])
+def test_a_chain_the_task_does_not_know_is_refused(kw, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        TaskConfig(d=8, **kw)
 
 def test_sampling_is_seeded_and_has_the_mixture_fraction():
     task = ParityMixture(TaskConfig(d=12, p_cot=0.3))

@@ -1,14 +1,13 @@
-"""The book's compute, counted run by run, against its wall time: the book's MFU and where the
-time of chapters 2-4 went.
+"""The book's compute, counted run by run, against its wall time: the book's MFU and where its
+time went (training the runs of every chapter, executing the chapters, the Jupyter Book build).
 
 FLOPs are counted (:mod:`companion.flops`) from each cached run's config and history: NTP
 training steps (right-sized, in expectation over the mixture), every evaluation (a batch decodes
 to the chain's length when any answer in it is long, else two tokens), RL rollouts (likewise,
 from each step's rollout statistics) and updates, and the chain probes. Seconds come from each run's
 ``timing.json``; the chapters' and the book's wall times from the build's ``timings.csv``.
-Nothing is trained here: a run missing from the cache is counted as missing. The other chapters
-(closed forms, a linear model, Hugging Face models, multiplication's cached runs) are timed as
-chapters, not counted.
+Nothing is trained here: a run missing from the cache is counted as missing. The other chapters'
+runs (a linear model, Hugging Face models) are timed from their ``timing.json``, not counted.
 """
 
 from __future__ import annotations
@@ -24,9 +23,9 @@ from .. import cache, experiments
 from ..config import ContinueNTPConfig, RLRunConfig
 from ..flops import decode_steps, evaluation_flops, generate_flops, ntp_flops, rl_flops
 from ..profiles import get_profile
-from ..run import BOOK_ROW
+from ..run import BOOK_ROW, RUNS_ROW
 from ..task import VOCAB_SIZE, ParityMixture
-from ..train.shell import TIMING
+from ..cache import TIMING
 from .table import table_rows
 from .timings import latest_timings, timing_files
 
@@ -44,6 +43,16 @@ def book_runs(profile: str) -> list:
             seen.add((r.kind, r.key))
             out.append(r)
     return out
+
+
+def other_run_seconds(profile: str) -> float:
+    """The recorded seconds of the book's runs outside chapters 2-4 (the linear experiments,
+    the LLM runs) found in the cache."""
+    prof = get_profile(profile)
+    runs = [r for ch in experiments.CLAIMS if ch not in COUNTED_CHAPTERS
+            for r in experiments.book_runs(ch, prof).values()]
+    return sum(timed(f).get("total_s", 0.0) for r in runs
+               if (f := cache.lookup(r.kind, r.key)) is not None)
 
 
 def counted(kind: str, cfg, folder: Path) -> dict[str, float]:
@@ -104,18 +113,19 @@ def book_rows(profile: str = "cpu", peak: float | None = None,
     rows += table_rows(bench, {f"run seconds: {k} (summed over processes)": v for k, v in secs.items()})
     df = latest_timings(timings or timing_files()[profile], profile)
     walls = {c: float(s) for c, s in zip(df.chapter, df.seconds)} if len(df) else {}
-    if BOOK_ROW not in walls:
+    if BOOK_ROW not in walls or RUNS_ROW not in walls:
         return rows + table_rows(bench, {"not measured: no whole-book build recorded": math.nan})
-    chapters = {c: s for c, s in walls.items() if c != BOOK_ROW}
-    counted_wall = sum(s for c, s in chapters.items() if int(c[:2]) in COUNTED_CHAPTERS)
+    chapters = sum(s for c, s in walls.items() if c not in (BOOK_ROW, RUNS_ROW))
     in_runs = secs["in runs"] / prof.workers
+    others = other_run_seconds(profile) / prof.workers
     rows += table_rows(bench, {
         "book wall, s": walls[BOOK_ROW],
-        "chapters 2-4 wall, s": counted_wall,
-        f"... in runs (run seconds / {prof.workers} workers), s": in_runs,
-        "... outside runs (kernels, imports, reading, figures, idle workers), s": counted_wall - in_runs,
-        "the other chapters' wall (not counted), s": sum(chapters.values()) - counted_wall,
-        "Jupyter Book build and staging, s": walls[BOOK_ROW] - sum(chapters.values())})
+        f"training the runs, all chapters, {prof.workers} at a time, s": walls[RUNS_ROW],
+        f"... in chapters 2-4's runs (run seconds / {prof.workers} workers), s": in_runs,
+        f"... in the other chapters' runs (run seconds / {prof.workers} workers), s": others,
+        "... idle workers, s": walls[RUNS_ROW] - in_runs - others,
+        "executing the chapters (kernels, imports, reading, figures), s": chapters,
+        "Jupyter Book build and staging, s": walls[BOOK_ROW] - walls[RUNS_ROW] - chapters})
     if peak:
         rows += table_rows(bench, {
             f"book MFU: counted FLOPs / (book wall x {prof.workers} cores x peak)":

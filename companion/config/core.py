@@ -14,6 +14,9 @@ from typing import Any
 
 from .validate import check, check_float, check_int
 
+CHAINS = ("running", "blocks")  # TaskConfig.chain
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """The parity mixture D(p_cot) of the paper (chapter 1 states it)."""
@@ -21,11 +24,18 @@ class TaskConfig:
     d: int = 20  # number of input bits; the target is their parity
     p_cot: float = 0.1  # probability that a training sequence carries the long chain
     leap: int = 1  # chain granularity: 1 = full chain b_1..b_d; k = running parity every k bits
+    # what the chain writes every `leap` bits: the running parity so far ("running": our reading
+    # of the paper's leap-k chain), or the parity of those `leap` bits alone, then y ("blocks":
+    # another reading of it)
+    chain: str = "running"
 
     def __post_init__(self) -> None:
         check_int("d", self.d, 2, 512)
         check_float("p_cot", self.p_cot, 0.0, 1.0)
         check_int("leap", self.leap, 1, self.d)
+        check(self.chain in CHAINS, "chain", self.chain, f"must be one of {list(CHAINS)}")
+        check(self.chain == "running" or self.leap > 1, "chain", self.chain,
+              "needs leap >= 2 (with leap = 1 its blocks are the input bits themselves)")
 
     @property
     def min_block_size(self) -> int:
@@ -226,10 +236,12 @@ class SweepConfig:
 
 
 def with_(cfg: NTPRunConfig, *, d: int | None = None, p_cot: float | None = None,
-          seed: int | None = None, steps: int | None = None, leap: int | None = None) -> NTPRunConfig:
+          seed: int | None = None, steps: int | None = None, leap: int | None = None,
+          chain: str | None = None) -> NTPRunConfig:
     """A copy of ``cfg`` with task/training fields replaced (block_size follows d)."""
     task = dataclasses.replace(cfg.task, **{k: v for k, v in
-                                            {"d": d, "p_cot": p_cot, "leap": leap}.items()
+                                            {"d": d, "p_cot": p_cot, "leap": leap,
+                                             "chain": chain}.items()
                                             if v is not None})
     model = cfg.model
     if d is not None:

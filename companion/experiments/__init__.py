@@ -21,6 +21,14 @@ def claim(chapter: int) -> ModuleType:
     return importlib.import_module(f"{__name__}.{CLAIMS[chapter]}")
 
 
+def book_runs(chapter: int, prof) -> dict:
+    """The runs the book's runner computes for ``chapter`` before executing it (with every other
+    chapter's, ``prof.workers`` at a time): the claim module's ``book_runs`` where it keeps some
+    runs out of that pool, else all its ``runs``."""
+    module = claim(chapter)
+    return getattr(module, "book_runs", module.runs)(prof)
+
+
 def spread(lo: float, hi: float, digits: int) -> str:
     """A range for the text: "0.31", or "0.29-0.35" when the two ends differ as printed."""
     a, b = f"{lo:.{digits}f}", f"{hi:.{digits}f}"

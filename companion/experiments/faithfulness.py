@@ -26,7 +26,7 @@ from ..runtime import accelerator, set_threads
 from ..task import ParityMixture
 from ..train import ntp_run, rl_run, rl_task, train_rl
 from ..train.ntp import train_ntp
-from ..train.shell import write_timing
+from ..cache import write_timing
 from .rl_after_ntp import ACCURACY, CHANCE, algorithm_configs, start_config
 
 PROBE_SEED = 11  # the probes' prompts (and, plus one, their sampling): the same for every policy

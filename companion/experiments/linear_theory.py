@@ -2,10 +2,10 @@
 NTP, Theorem 2's STaR odds doubling, polynomial samples with RL against ``2^d`` without),
 checked on the degree-2 linear model of :mod:`companion.linear`.
 
-Everything is a convex fit on a CPU computed in the chapter's own process (and cached by the
-complete :class:`~companion.config.LinearConfig`): :func:`runs` has nothing to prefetch,
-:func:`load` computes or reads the three experiments and :meth:`LinearTheory.numbers` gives
-every value the chapter glues into its text.
+Everything is a convex fit on a CPU, cached by the complete :class:`~companion.config.LinearConfig`:
+:func:`runs` names the three experiments (the book's runner computes them in worker processes
+beside the other chapters' runs), :func:`load` computes or reads them and
+:meth:`LinearTheory.numbers` gives every value the chapter glues into its text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import linear
 from ..config import LinearConfig
+from ..parallel import Run
 from ..runtime import set_threads
 from . import spread
 
@@ -27,9 +28,23 @@ NAN = float("nan")
 DOUBLING = 0.75
 
 
-def runs(prof) -> dict:
-    """The training runs to prefetch for profile ``prof``: none (chapter 5 computes in-process)."""
-    return {}
+# the three experiments in the chapter's order: (cache kind, function of the LinearConfig)
+EXPERIMENTS = {"threshold sweep": ("linear-threshold", linear.threshold_sweep),
+               "star rounds": ("linear-star", linear.star_experiment),
+               "samples vs d": ("linear-samples", linear.samples_vs_d)}
+
+
+def experiment(name: str, cfg: LinearConfig):
+    """One of :data:`EXPERIMENTS` on one torch thread (as :func:`load` computes it: the numbers
+    are the same wherever it runs)."""
+    set_threads()
+    return EXPERIMENTS[name][1](cfg)
+
+
+def runs(prof) -> dict[str, Run]:
+    """The chapter's three experiments as cached runs, the longest (samples vs d) first."""
+    return {name: Run(EXPERIMENTS[name][0], prof.linear, experiment, (name, prof.linear))
+            for name in ("samples vs d", "star rounds", "threshold sweep")}
 
 
 @dataclass

@@ -77,6 +77,12 @@ def runs(prof: Profile) -> dict[str, Run]:
     return out
 
 
+def book_runs(prof: Profile) -> dict[str, Run]:
+    """The runs the book's runner may train with other chapters' runs: all but tier (b)'s, which
+    train one at a time on every core (:func:`compute`, below)."""
+    return {k: r for k, r in runs(prof).items() if k not in pretrained_runs(prof)}
+
+
 # Tier (b) trains one run at a time, on every core, whatever ``prof.workers`` says: a SmolLM2
 # GRPO step holds ~9 GB even with activation checkpointing (~16 GB without), so two side by
 # side would not fit a 16 GB machine (two ran a 24 GB one out of memory), and a

@@ -66,6 +66,12 @@ def runs(prof: Profile) -> dict[str, parallel.Run]:
     return out | {"baseline": ntp_run(baseline_config(prof))}
 
 
+def book_runs(prof: Profile) -> dict[str, parallel.Run]:
+    """The runs ``make book`` trains: all of them where the profile's book trains them, else
+    none (``make multiplication`` trains them; the page reads them)."""
+    return runs(prof) if prof.multiplication.book_trains else {}
+
+
 def _row(ntp: NTPResult, rl: RLResult) -> dict:
     g, s = ntp.final("greedy"), ntp.final("sampled")
     r = rl.final("greedy")

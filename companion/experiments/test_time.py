@@ -29,11 +29,12 @@ GAP_ROUNDS = (1, 3)  # the STaR rounds whose measured long fraction is compared 
 __test__ = False  # pytest: this module's name starts with "test", it holds no tests
 
 
-def leap_config(prof: Profile, leap: int = 2) -> NTPRunConfig:
+def leap_config(prof: Profile, leap: int = 2, chain: str = "running") -> NTPRunConfig:
     """The partial-chain NTP run at the headline's p_cot; ``leap=1`` is the full-chain run it is
-    compared with (at the sweep's d, a run of chapter 2's sweep)."""
+    compared with (at the sweep's d, a run of chapter 2's sweep); ``chain="blocks"`` the other
+    reading of the partial chain (:class:`~companion.config.TaskConfig`)."""
     t = prof.test_time
-    return with_(prof.headline, d=t.leap_d, leap=leap, steps=t.leap_steps)
+    return with_(prof.headline, d=t.leap_d, leap=leap, steps=t.leap_steps, chain=chain)
 
 
 def penalty_configs(prof: Profile) -> dict[str, RLConfig]:
@@ -53,7 +54,8 @@ def probed_configs(prof: Profile) -> dict[str, RLConfig]:
 def runs(prof: Profile) -> dict[str, parallel.Run]:
     start = start_config(prof)
     out = {"start": ntp_run(start), "star rounds": rl_task(rl_run(prof.test_time.star_rounds, start)),
-           "leap 2": ntp_run(leap_config(prof)), "leap 1": ntp_run(leap_config(prof, 1))}
+           "leap 2": ntp_run(leap_config(prof)), "leap 1": ntp_run(leap_config(prof, 1)),
+           "leap 2 blocks": ntp_run(leap_config(prof, 2, "blocks"))}
     out |= {name: rl_task(rl_run(c, start)) for name, c in penalty_configs(prof).items()}
     out |= {name: rl_task(rl_run(c, start))
             for name, c in (algorithm_configs(prof) | hot_star_configs(prof)).items()}
@@ -90,6 +92,7 @@ class TestTimeResult:
     star_rounds: RLResult
     leap2: NTPResult
     full: NTPResult  # the full chain (leap 1) at the same d
+    blocks: NTPResult  # the other reading of leap 2: the parity of every 2 bits, then y
     penalised: dict[str, RLResult]  # "lambda = <penalty>", the first without
     chains: faithfulness.FaithfulnessResult  # which chain the RL policies learned (ours)
 
@@ -100,7 +103,9 @@ class TestTimeResult:
     @property
     def leaps(self) -> pd.DataFrame:
         return pd.concat([self.full.history.assign(chain="full (leap 1)"),
-                          self.leap2.history.assign(chain="leap 2")], ignore_index=True)
+                          self.leap2.history.assign(chain="leap 2"),
+                          self.blocks.history.assign(chain="leap 2, block parities")],
+                         ignore_index=True)
 
     def numbers(self) -> dict:
         return {"d": self.start.config.task.d, "profile_name": self.prof.name,
@@ -146,17 +151,8 @@ class TestTimeResult:
                 f"long fraction {float(greedy_long.min()):.2f} at the lowest), unlike the closed form.")
 
     def _leap_numbers(self) -> dict:
-        leap2, full, d = self.leap2, self.full, self.start.config.task.d
+        leap2, full, blocks, d = self.leap2, self.full, self.blocks, self.start.config.task.d
         acc, acc_long = leap2.final("greedy")["accuracy"], leap2.final("sampled")["acc_long"]
-        if acc >= 0.9:
-            verdict = "the partial chain lets next-token prediction alone generalize below 1/3, as the paper reports."
-        elif not acc_long >= 0.9:
-            verdict = ("the leap-2 chain itself is not learned at this budget, so this run can "
-                       "neither confirm nor refute the paper's claim: it needs a longer NTP phase "
-                       "(the `paper` profile).")
-        else:
-            verdict = ("the leap-2 chain is learned, yet greedy decoding still answers short: the "
-                       "paper's claim is not reproduced at this scale.")
         return {**self._leap_coin_numbers(), "leap_p": leap2.config.task.p_cot,
                 "leap_d": leap2.config.task.d,
                 "leap_d_note": "the headline's d" if leap2.config.task.d == d else
@@ -165,31 +161,29 @@ class TestTimeResult:
                 "leap1_steps": full.config.train.steps, "leap2_steps": leap2.config.train.steps,
                 "leap2_acc": acc, "leap2_len": leap2.final("greedy")["mean_len"],
                 "leap2_acc_long": acc_long, "leap1_acc": full.final("greedy")["accuracy"],
-                "leap_verdict": verdict}
+                "leap_verdict": partial_chain_verdict("leap-2", acc, acc_long),
+                "blocks_tokens": blocks.task.chain_len,
+                "blocks_last": blocks.task.chain_len - 1,
+                "blocks_acc": blocks.final("greedy")["accuracy"],
+                "blocks_len": blocks.final("greedy")["mean_len"],
+                "blocks_acc_long": blocks.final("sampled")["acc_long"],
+                "blocks_verdict": partial_chain_verdict(
+                    "block-parity", blocks.final("greedy")["accuracy"],
+                    blocks.final("sampled")["acc_long"])}
 
     def _leap_coin_numbers(self) -> dict:
         """Chapter 1's coin after each chain's first token, against 2p/(1+p): the closed form
         holds for any chain whose first token says nothing about y (reconstructed)."""
         p = self.leap2.config.task.p_cot
         pred, first_pred = float(continue_prob(p)), float(first_c1_prob(p))
-        leap, full = (coin(r.load_model(), r.task, COIN_PROMPTS, COIN_SEED)
-                      for r in (self.leap2, self.full))
-        if abs(leap["continue"] - pred) <= COIN_TOL:
-            verdict = ("the leap-2 model's coin is the closed form's "
-                       + ("and below 1/2, so greedy decoding answers short: this encoding leaves "
-                          "the threshold at 1/3, as chapter 1 predicts" if pred < 0.5 else
-                          "and above 1/2, so greedy decoding goes long"))
-        elif abs(leap["first_c1"] - 0.5) <= COIN_TOL and abs(leap["continue"] - p) <= COIN_TOL:
-            verdict = ("the leap-2 model has not learned even the chain's first token: it emits "
-                       "it half the time and then continues about as often as long data is "
-                       "(p_cot), so the argument's premise does not hold for it at this budget")
-        else:
-            verdict = (f"the leap-2 model's coin is {abs(leap['continue'] - pred):.3f} away from "
-                       "the closed form: chapter 1's argument does not describe this model")
+        leap, full, blocks = (coin(r.load_model(), r.task, COIN_PROMPTS, COIN_SEED)
+                              for r in (self.leap2, self.full, self.blocks))
         return {"leap_coin": leap["continue"], "leap_coin_full": full["continue"],
                 "leap_first": leap["first_c1"], "leap_first_pred": first_pred,
                 "leap_coin_pred": pred, "leap_coin_tol": COIN_TOL, "leap_coin_prompts": COIN_PROMPTS,
-                "leap_coin_verdict": verdict}
+                "leap_coin_verdict": coin_verdict("leap-2", leap, p),
+                "blocks_coin": blocks["continue"], "blocks_first": blocks["first_c1"],
+                "blocks_coin_verdict": coin_verdict("block-parity", blocks, p)}
 
     def _penalty_numbers(self) -> dict:
         pen, lp = summarize(self.penalised).set_index("run"), self.prof.test_time.length_penalties
@@ -216,11 +210,42 @@ class TestTimeResult:
         return f"{lo}; {hi}."
 
 
+def partial_chain_verdict(name: str, acc: float, acc_long: float) -> str:
+    """What a partial-chain NTP run shows: greedy ``acc`` and sampled long answers' ``acc_long``
+    (``name``: "leap-2" or "block-parity", the reading of the partial chain)."""
+    if acc >= 0.9:
+        return (f"the partial chain lets next-token prediction alone generalize below 1/3 "
+                f"({name}), as the paper reports.")
+    if not acc_long >= 0.9:
+        return (f"the chain itself is not learned at this budget ({name}), so this run can "
+                "neither confirm nor refute the paper's claim: it needs a longer NTP phase "
+                "(the `paper` profile).")
+    return (f"the chain is learned, yet greedy decoding still answers short ({name}): the "
+            "paper's claim is not reproduced at this scale.")
+
+
+def coin_verdict(name: str, measured: dict, p: float) -> str:
+    """The coin (:func:`companion.evaluate.coin`) of a partial-chain model against 2p/(1+p)."""
+    pred = float(continue_prob(p))
+    if abs(measured["continue"] - pred) <= COIN_TOL:
+        return (f"the {name} model's coin is the closed form's "
+                + ("and below 1/2, so greedy decoding answers short: this encoding leaves "
+                   "the threshold at 1/3, as chapter 1 predicts" if pred < 0.5 else
+                   "and above 1/2, so greedy decoding goes long"))
+    if abs(measured["first_c1"] - 0.5) <= COIN_TOL and abs(measured["continue"] - p) <= COIN_TOL:
+        return (f"the {name} model has not learned even the chain's first token: it emits "
+                "it half the time and then continues about as often as long data is "
+                "(p_cot), so the argument's premise does not hold for it at this budget")
+    return (f"the {name} model's coin is {abs(measured['continue'] - pred):.3f} away from "
+            "the closed form: chapter 1's argument does not describe this model")
+
+
 def load(prof: Profile) -> TestTimeResult:
     res = parallel.fetch(runs(prof), prof.workers)
     algorithms = {k: res[k] for k in algorithm_configs(prof)}
     grpo = {f"seed {s}": algorithms[f"grpo seed {s}"] for s in prof.rl_after_ntp.seeds}
     return TestTimeResult(prof, start=res["start"], grpo=grpo, algorithms=algorithms,
                           star_rounds=res["star rounds"], leap2=res["leap 2"], full=res["leap 1"],
+                          blocks=res["leap 2 blocks"],
                           penalised={k: res[k] for k in penalty_configs(prof)},
                           chains=faithfulness.load(prof, res, probed_configs(prof)))

@@ -7,6 +7,7 @@ runs they are made of (:func:`star_run`, :func:`min_samples`) and their summarie
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -45,8 +46,10 @@ def _cached(kind: str, cfg: LinearConfig, compute: Callable[[LinearConfig], pd.D
     made: list[pd.DataFrame] = []  # computed here: returned as computed, not re-read
 
     def make(folder) -> None:
+        t0 = time.perf_counter()
         made.append(compute(cfg))
         made[0].to_csv(folder / "results.csv", index=False)
+        cache.write_timing(folder, total_s=time.perf_counter() - t0)
 
     hit = cache.computed(kind, cfg, make)
     return made[0] if made else pd.read_csv(hit / "results.csv")

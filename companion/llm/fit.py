@@ -24,7 +24,8 @@ from ..config import LLMConfig
 from ..objective import ntp_loss
 from ..runtime import set_threads
 from ..train.rl import RLModule
-from ..train.shell import EvalEvery, optimizer, trainer, write_timing
+from ..cache import write_timing
+from ..train.shell import EvalEvery, optimizer, trainer
 from .data import MixtureStream, PromptBatches, problems
 from .models import CausalLM, load_policy
 from .text import (correctness, encode, evaluate_text, metrics, prompt_text, response_texts, sample,

@@ -32,7 +32,7 @@ from ..objective import ntp_loss
 from ..parallel import Run
 from ..tasks import Task, make_task
 from .data import TaskDataModule
-from .shell import EvalEvery, optimizer, trainer, write_timing
+from .shell import EvalEvery, optimizer, trainer
 
 RESUME = "resume"  # subfolder of a partial run: Lightning's last.ckpt, to resume from
 CONTINUED_DATA_SEED = 7919  # a continuation draws from a stream the original run never used
@@ -193,7 +193,7 @@ def _fit_ntp(cfg: NTPRunConfig, init: GPT, data_seed: int, folder: Path, progres
         return  # under DDP (one process per device) the first process writes the results
     torch.save(init.state_dict(), folder / "model.pt")
     pd.DataFrame(evaluator.rows).to_csv(folder / "history.csv", index=False)
-    write_timing(folder, total_s=time.perf_counter() - t0, evaluation_s=evaluator.seconds)
+    cache.write_timing(folder, total_s=time.perf_counter() - t0, evaluation_s=evaluator.seconds)
     shutil.rmtree(folder / RESUME, ignore_errors=True)  # a finished run needs no optimizer state
 
 

@@ -32,7 +32,7 @@ from ..parallel import Run
 from ..tasks import Task, make_task
 from .data import PromptStream
 from .ntp import ntp_run, start_of
-from .shell import EvalEvery, frozen_copy, optimizer, trainer, write_timing
+from .shell import EvalEvery, frozen_copy, optimizer, trainer
 
 
 class Environment(Protocol):
@@ -187,8 +187,8 @@ def _fit_rl(run: RLRunConfig, folder: Path, progress: bool) -> None:
     torch.save(policy.state_dict(), folder / "model.pt")
     hist = pd.concat([pd.DataFrame(evaluator.rows), pd.DataFrame(module.rows)], ignore_index=True)
     hist.to_csv(folder / "history.csv", index=False)
-    write_timing(folder, total_s=time.perf_counter() - t0, evaluation_s=evaluator.seconds,
-                 rollout_s=module.rollout_seconds)
+    cache.write_timing(folder, total_s=time.perf_counter() - t0, evaluation_s=evaluator.seconds,
+                       rollout_s=module.rollout_seconds)
 
 
 def rl_run(cfg: RLConfig, start: NTPRunConfig, step: int | None = None) -> RLRunConfig:

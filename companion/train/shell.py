@@ -4,10 +4,8 @@ evaluation callback. NTP, RL and the language-model path differ only in their Li
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -96,10 +94,3 @@ class EvalEvery(L.Callback):
         self._last = state_dict.get("last")
 
 
-TIMING = "timing.json"  # in a finished run's folder: where its time went (`make bench` reads it)
-
-
-def write_timing(folder: Path, **seconds: float) -> None:
-    """Record the wall seconds of a run (``total_s``, of this attempt for a resumed run) and of
-    its parts (evaluation, rollouts), measured in this process, beside its results."""
-    (folder / TIMING).write_text(json.dumps({k: round(v, 3) for k, v in seconds.items()}))

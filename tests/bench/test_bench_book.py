@@ -10,7 +10,7 @@ from companion import cache
 from companion.bench import book
 from companion.flops import generate_flops, mixture_train_flops, train_flops
 from companion.profiles import get_profile
-from companion.run import BOOK_ROW
+from companion.run import BOOK_ROW, RUNS_ROW
 from companion.task import VOCAB_SIZE, ParityMixture
 from companion.train import rl_run
 
@@ -57,8 +57,9 @@ def test_an_rl_run_counts_rollouts_updates_and_only_the_kept_samples_of_star(tmp
 
 def test_the_rows_report_missing_runs_and_the_wall_time_split(tmp_path):
     timings = tmp_path / "timings.csv"
-    rows = [("t", "tiny", "01_setup", 1.0), ("t", "tiny", "02_ntp", 10.0),
-            ("t", "tiny", "05_linear", 5.0), ("t", "tiny", BOOK_ROW, 30.0)]
+    rows = [("t", "tiny", RUNS_ROW, 12.0), ("t", "tiny", "01_setup", 1.0),
+            ("t", "tiny", "02_ntp", 10.0), ("t", "tiny", "05_linear", 5.0),
+            ("t", "tiny", BOOK_ROW, 30.0)]
     timings.write_text("built_at,profile,chapter,seconds,new_runs,cache,scope\n"
                        + "".join(f"{a},{b},{c},{s},0,on,all\n" for a, b, c, s in rows))
     # one run in the cache, with its timing
@@ -71,7 +72,17 @@ def test_the_rows_report_missing_runs_and_the_wall_time_split(tmp_path):
     got = {r["measure"]: r["value"] for r in book.book_rows("tiny", peak=1e9, timings=timings)}
     assert got["runs not in the cache"] == len(book.book_runs("tiny")) - 1
     assert got["run seconds: in runs (summed over processes)"] == 4.0
-    assert got["chapters 2-4 wall, s"] == 10.0 and got["Jupyter Book build and staging, s"] == 14.0
-    assert got["the other chapters' wall (not counted), s"] == 6.0
+    # the linear experiments' run, timed too (chapter 5: not counted in FLOPs)
+    linear = cache.run_dir("linear-samples", TINY.linear)
+    linear.mkdir(parents=True)
+    (linear / "config.json").write_text("{}")
+    (linear / "timing.json").write_text(json.dumps({"total_s": 3.0}))
+    got = {r["measure"]: r["value"] for r in book.book_rows("tiny", peak=1e9, timings=timings)}
+    assert got["training the runs, all chapters, 1 at a time, s"] == 12.0
+    assert got["... in chapters 2-4's runs (run seconds / 1 workers), s"] == 4.0
+    assert got["... in the other chapters' runs (run seconds / 1 workers), s"] == 3.0
+    assert got["... idle workers, s"] == 5.0
+    assert got["executing the chapters (kernels, imports, reading, figures), s"] == 16.0
+    assert got["Jupyter Book build and staging, s"] == 2.0
     mfu = got["book MFU: counted FLOPs / (book wall x 1 cores x peak)"]
     assert mfu == pytest.approx(got["all, TFLOP"] * 1e12 / (30.0 * 1e9))

@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from companion.experiments import linear_theory
@@ -32,8 +33,18 @@ def _shrunk_tiny(seeds=(0,)):
     return dataclasses.replace(tiny, linear=cfg)
 
 
-def test_runs_has_nothing_to_prefetch():
-    assert linear_theory.runs(get_profile("tiny")) == {}
+def test_the_three_experiments_are_runs_that_give_what_load_computes(isolated_cache):
+    prof = _shrunk_tiny()
+    runs = linear_theory.runs(prof)
+    assert sorted(runs) == sorted(linear_theory.EXPERIMENTS) and not any(r.done() for r in runs.values())
+    for r in runs.values():
+        r()  # as a worker process of the book's runner calls it
+    assert all(r.done() for r in runs.values())
+    computed = {name: r() for name, r in runs.items()}  # now read from the cache
+    ex = linear_theory.load(prof)
+    pd.testing.assert_frame_equal(computed["threshold sweep"], ex.sweep)
+    pd.testing.assert_frame_equal(computed["star rounds"], ex.star)
+    pd.testing.assert_frame_equal(computed["samples vs d"], ex.samples)
 
 
 @pytest.mark.parametrize("make_profile", [
