@@ -121,8 +121,9 @@ plots.accuracy_vs_samples(ex.leaps, hue="chain")
 # says nothing about $y$ moves the threshold; where the paper's partial chains let NTP learn below
 # $1/3$, the model must learn more than the argument assumes (our reading, not the paper's).
 #
-# **Another reading (reconstructed).** "Running parity every 2 bits" can also be read as the parity
-# *of* every 2 bits: the long answer writes $x_1 \oplus x_2, x_3 \oplus x_4, \dots$ and then $y$
+# **Another reading (reconstructed).** A running parity every two bits can also be read as the
+# parity *of* every two bits: the long answer writes $x_1 \oplus x_2, x_3 \oplus x_4, \dots$
+# and then $y$
 # ({glue:text}`blocks_tokens` tokens). Its first token is again independent of $y$, so chapter 1's
 # argument predicts the same coin and the same threshold; and its last step, $y$ from the
 # {glue:text}`blocks_last` block parities, is a parity of that many bits in one step. Trained the
@@ -240,7 +241,7 @@ ex.chains.off_table().round(3)
 # |---|---|---|
 # | response length during RL | rises from 1 to $d = 50$ | from {glue:text}`len_start:.1f` to {glue:text}`len_end_min:.1f`-{glue:text}`len_end_max:.1f` ($d =$ {glue:text}`d`) |
 # | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | the first round: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds {glue:text}`star_gap_rounds`: {glue:text}`star_gap3:.3f` |
-# | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` (every second running parity), {glue:text}`blocks_acc:.3f` (parity of every 2 bits; both readings ours) |
+# | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` (every second running parity), {glue:text}`blocks_acc:.3f` (the parity of every two bits; both readings ours) |
 # | which chain RL learns | (ours) | sampled long answers exact: {glue:text}`chain_e2e_min:.3f`-{glue:text}`chain_e2e_max:.3f` (end-to-end reward), {glue:text}`chain_cot_min:.3f`-{glue:text}`chain_cot_max:.3f` (CoT reward) |
 # | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` |
 #

@@ -17,7 +17,7 @@ def test_writer_publishes_only_complete_runs(isolated_cache):
     hit = cache.lookup("demo", cfg)
     assert hit is not None and (hit / "result.txt").read_text() == "42"
     meta = json.loads((hit / "config.json").read_text())
-    assert meta["config"] == {"d": 5, "p_cot": 0.1, "leap": 1}
+    assert meta["config"] == {"d": 5, "p_cot": 0.1, "leap": 1, "chain": "running"}
     assert cache.lookup("demo", TaskConfig(d=6)) is None
 
 

@@ -19,7 +19,8 @@ def printed_config(capsys, argv) -> dict:
 
 def test_defaults_are_the_profiles_headline_runs(capsys):
     cfg = printed_config(capsys, ["train-ntp"])  # default profile: cpu
-    assert cfg["profile"] == "cpu" and cfg["task"] == {"d": 50, "p_cot": 0.25, "leap": 1}
+    assert cfg["profile"] == "cpu" and cfg["task"] == {"d": 50, "p_cot": 0.25, "leap": 1,
+                                                            "chain": "running"}
     assert cfg["train"]["steps"] == CPU.headline.train.steps
     cfg = printed_config(capsys, ["train-rl", "--profile", "tiny"])
     assert cfg["rl"]["steps"] == TINY.rl_after_ntp.rl.steps and cfg["rl"]["algorithm"] == "grpo"
