@@ -49,7 +49,7 @@ test: $(STAMP)
 	@# they run alone, after the others, so that no other test competes with them for the cores
 	COMPANION_CACHE=off COMPANION_TEST_BOOK_CACHE=$(CURDIR)/_build/tiny/cache $(PY) -m pytest \
 		tests _build/tiny/notebooks/tiny --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		-p no:cacheprovider -q -m "not serial" -n $(TEST_WORKERS) --dist loadfile
+		-p no:cacheprovider -q -m "not serial" -n $(TEST_WORKERS) --dist loadfile --durations=10
 	COMPANION_CACHE=off $(PY) -m pytest tests -p no:cacheprovider -q -m serial
 
 # the fast unit tier, for developers (under a minute): no training runs, no chapters, no browser

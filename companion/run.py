@@ -324,8 +324,7 @@ def build_book(profile: str, requested: list[str] | None = None, out: Path | Non
             workers = get_profile(profile).workers
             log(f"training the runs of the chapters that are not cached, {workers} at a time ...")
             t0 = time.perf_counter()
-            trained_total = prefetch(selected, profile, params,
-                                     log=(lambda m: log(f"  run {m}")) if progress else None)
+            trained_total = prefetch(selected, profile, params, log=lambda m: log(f"  run {m}"))
             seconds = time.perf_counter() - t0
             record_timing(out, built_at, profile, RUNS_ROW, seconds, trained_total, scope)
             prefetched = f"{trained_total} in {seconds:.1f} s, {workers} at a time"

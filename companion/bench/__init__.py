@@ -12,14 +12,16 @@
   GRPO rollouts and updates, read from its cached runs (:mod:`.pretrained`);
 * k models' NTP steps stacked into one (``torch.func`` ``vmap``) vs one after the other, with
   the largest gradient difference (:mod:`.stacked`);
+* an NTP step eager vs ``torch.compile``, with the compile time (:mod:`.compiled`);
 * independent runs one after the other vs two processes at once, as the chapters train them
   (:mod:`.workers`);
 * the wall time of each chapter and of the whole book under ``tiny`` and ``cpu``, read from the
   ``timings.csv`` that every ``python -m companion book`` appends to (:mod:`.timings`; never a
   20-minute book inside the benchmark: a missing file is reported as missing);
 * the ``cpu`` book's compute: FLOPs counted run by run from the cache (training, evaluation,
-  rollouts, updates, probes), the runs' recorded seconds, where the wall time of chapters 2-4
-  went, and the book's MFU against the matmul peak of every core it used (:mod:`.book`);
+  rollouts, updates, probes), the runs' recorded seconds, where the book's wall time went
+  (training the runs, idle workers, executing the chapters, the Jupyter Book build), and the
+  book's MFU against the matmul peak of every core it used (:mod:`.book`);
 * with ``--scale`` (:func:`scale_rows`): NTP step times at several d for the ``cpu`` and the
   ``paper`` model, the fit ``seconds = overhead + FLOPs / rate`` on the smaller d checked against
   d=50, and the paper profile's cost on this CPU predicted from it (:mod:`.scale`).
@@ -35,6 +37,7 @@ from ..profiles import PROFILES, get_profile
 from ..runtime import quiet_lightning, set_threads
 from . import scale
 from .book import book_rows
+from .compiled import compiled_rows
 from .pretrained import pretrained_rows
 from .rl_step import rl_split_rows, rl_step_split
 from .stacked import stacked_rows
@@ -56,6 +59,7 @@ def measure_all(steps: int = 60, repeats: int = 3, rollout_prompts: int = 256) -
     rows += rollout_rows(repeats, rollout_prompts)
     rows += rl_split_rows(get_profile("cpu"), repeats)
     rows += stacked_rows(repeats=repeats)
+    rows += compiled_rows(repeats=repeats)
     rows += parallel_rows(repeats=min(repeats, 2))
     rows += timing_rows()
     rows += book_rows("cpu", peak)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import linear
+from .. import linear, parallel
 from ..config import LinearConfig
 from ..parallel import Run
 from ..runtime import set_threads
@@ -190,13 +190,12 @@ class LinearTheory:
 
 
 def load(prof) -> LinearTheory:
-    """Chapter 5's results under profile ``prof`` (a :class:`companion.profiles.Profile`; only its
-    ``name`` and ``linear`` are used): the three cached experiments of :mod:`companion.linear`."""
-    set_threads()
+    """Chapter 5's results under profile ``prof`` (a :class:`companion.profiles.Profile`; its
+    ``name``, ``linear`` and ``workers`` are used): the three cached experiments of
+    :mod:`companion.linear`, the missing ones computed ``workers`` at a time."""
     cfg = prof.linear
-    sweep = linear.threshold_sweep(cfg)  # in the chapter's order: Theorem 1, Theorem 2, samples
-    star = linear.star_experiment(cfg)
-    samples = linear.samples_vs_d(cfg)
+    res = parallel.fetch(runs(prof), prof.workers)
+    sweep, star, samples = res["threshold sweep"], res["star rounds"], res["samples vs d"]
     return LinearTheory(profile=prof.name, cfg=cfg, sweep=sweep, star=star,
                         star_summary=linear.star_summary(star, cfg), samples=samples,
                         slopes=linear.fit_slopes(samples))
