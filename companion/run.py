@@ -268,7 +268,8 @@ def prefetch(selected: list[Chapter], profile: str, params: dict | None = None,
     base = get_profile(profile)
     if not cache.cache_enabled():
         return 0
-    named: dict = {}  # (kind, key) -> (name, run, rank): a run two chapters read is trained once
+    runs: dict = {}  # (kind, key) -> (name, run): a run two chapters read is trained once
+    rank: dict = {}  # (kind, key) -> which runs start first (0), next (1), then the rest (2)
     for ch in selected:
         number = int(ch.number)
         if ch.name not in knobs.CHAPTERS or number not in experiments.CLAIMS:
@@ -280,13 +281,14 @@ def prefetch(selected: list[Chapter], profile: str, params: dict | None = None,
             # runs), then the rest in the chapters' order (each lists its longest first): the
             # last runs to finish are short ones
             for i, need in enumerate(r.needs):
-                first = named.get((need.kind, need.key), (f"chapter {number}: {name}'s start"
-                                                          + (f" {i + 1}" if i else ""), need))
-                named[(need.kind, need.key)] = (*first[:2], 0)
-            named.setdefault((r.kind, r.key), (f"chapter {number}: {name}", r,
-                                               1 if number in INDEPENDENT else 2))
-    runs = sorted(named.values(), key=lambda nrr: nrr[2])  # stable: the chapters' order within
-    return parallel.compute({name: r for name, r, _ in runs}, base.workers, log=log)
+                key = (need.kind, need.key)
+                runs.setdefault(key, (f"chapter {number}: {name}'s start" + (f" {i + 1}" if i else ""),
+                                      need))
+                rank[key] = 0
+            runs.setdefault((r.kind, r.key), (f"chapter {number}: {name}", r))
+            rank.setdefault((r.kind, r.key), 1 if number in INDEPENDENT else 2)
+    order = sorted(runs, key=rank.__getitem__)  # stable: the chapters' order within a rank
+    return parallel.compute(dict(runs[k] for k in order), base.workers, log=log)
 
 
 def build_book(profile: str, requested: list[str] | None = None, out: Path | None = None,
