@@ -27,7 +27,8 @@ from ..task import ParityMixture
 from ..train import ntp_run, rl_run, rl_task, train_rl
 from ..train.ntp import train_ntp
 from ..cache import write_timing
-from .rl_after_ntp import ACCURACY, CHANCE, algorithm_configs, start_config
+from ..verdicts import CHANCE, SOLVED
+from .rl_after_ntp import algorithm_configs, start_config
 
 PROBE_SEED = 11  # the probes' prompts (and, plus one, their sampling): the same for every policy
 # kept exact: at least this fraction of the sampled long answers is the chain; below 1, since
@@ -166,10 +167,10 @@ class FaithfulnessResult:
         return self.tables["chains"]
 
     def learned(self) -> list[str]:
-        """The RL policies that learned parity: greedy accuracy at least ACCURACY on the
+        """The RL policies that learned parity: greedy accuracy at least SOLVED on the
         training distribution. The chain questions are about them; the others are shown too."""
         g = self.chains[(self.chains.decoding == "greedy") & (self.chains.reward != "NTP")]
-        return list(g[g.accuracy >= ACCURACY].policy)
+        return list(g[g.accuracy >= SOLVED].policy)
 
     def exactness_table(self) -> pd.DataFrame:
         c = self.chains.set_index(["policy", "decoding"])
@@ -196,7 +197,7 @@ class FaithfulnessResult:
                 "probe_prompts": self.prof.test_time.probe_prompts, "n_learned": len(learned),
                 "not_learned": ", ".join(failed) if failed else "none",
                 "probe_exact": EXACT, "probe_loose": LOOSE, "probe_follows": FOLLOWS,
-                "probe_robust": ROBUST, "probe_accuracy": ACCURACY,
+                "probe_robust": ROBUST, "probe_accuracy": SOLVED,
                 "chain_verdict": self._reward_verdict()}
 
     # -- the chain, position by position --------------------------------------------------------

@@ -15,13 +15,10 @@ import pandas as pd
 from .. import parallel, theory
 from ..config import Profile
 from ..evaluate import coin, verdict
+from ..verdicts import CALIBRATED, KNOWN
 from ..train import NTPResult, ntp_run, results_frame
 
 
-CALIBRATED = 0.05  # sampled long fraction within this of p_cot everywhere: "calibrated"
-# the measured coin within this of 2p/(1+p) at every run: "the coin is the closed form's" (the
-# calibration rule's tolerance; with 2,000 prompts a run's standard error is under 0.01)
-COIN_TOL = CALIBRATED
 COIN_PROMPTS, COIN_SEED = 2000, 7  # fresh prompts, not the evaluation's (EvalConfig.seed)
 
 
@@ -79,15 +76,15 @@ class NTPThresholdResult:
             crossing = float(lo + (0.5 - s[lo]) * (hi - lo) / (s[hi] - s[lo]))
         return {
             "coin_gap": float(gap.max()), "coin_n": len(t), "coin_prompts": COIN_PROMPTS,
-            "coin_tol": COIN_TOL, "coin_y_gap": y_gap,
+            "coin_tol": CALIBRATED, "coin_y_gap": y_gap,
             "coin_first_gap": float((t.first_c1 - t.first_closed_form).abs().max()),
-            "coin_verdict": (f"the measured coin is the closed form's: within {COIN_TOL} of "
-                             f"2p/(1+p) at all {len(t)} runs") if float(gap.max()) <= COIN_TOL else
-                            (f"the measured coin is more than {COIN_TOL} away from 2p/(1+p) at "
-                             f"{int((gap > COIN_TOL).sum())} of {len(t)} runs"),
+            "coin_verdict": (f"the measured coin is the closed form's: within {CALIBRATED} of "
+                             f"2p/(1+p) at all {len(t)} runs") if float(gap.max()) <= CALIBRATED else
+                            (f"the measured coin is more than {CALIBRATED} away from 2p/(1+p) at "
+                             f"{int((gap > CALIBRATED).sum())} of {len(t)} runs"),
             "coin_y_verdict": "does not depend on the answer y (the same whether y equals b_1 "
                               "or not): the model decides to continue without knowing y"
-                              if y_gap <= COIN_TOL else "depends on the answer y: the model has "
+                              if y_gap <= CALIBRATED else "depends on the answer y: the model has "
                               "learned something of x -> y itself",
             "coin_crossing": crossing,
             "coin_crossing_text": (f"at about p_cot = {crossing:.2f}" if crossing == crossing else
@@ -123,7 +120,7 @@ class NTPThresholdResult:
             "long_which": "the lowest over the runs" if len(self.long_runs) > 1 else
                           f"p_cot = {prof.ntp_threshold.long_run_p_cots[0]:g}",
             "knows_chain": "The knowledge is there; greedy decoding does not use it."
-                           if acc_long >= 0.9 else "At this budget the chain itself is not fully "
+                           if acc_long >= KNOWN else "At this budget the chain itself is not fully "
                            "learned yet, which RL will need (chapter 3).",
             **self.coin_numbers(), **self.near_numbers(),
         }

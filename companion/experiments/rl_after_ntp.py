@@ -17,11 +17,9 @@ from .. import parallel
 from ..config import ContinueNTPConfig, NTPRunConfig, Profile, RLConfig, with_
 from ..evaluate import evaluate
 from ..flops import ntp_flops, rl_flops
+from ..verdicts import CHANCE, KNOWN, SOLVED
 from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
 
-ACCURACY = 0.95  # "reached": greedy accuracy at or above this
-CHANCE = 0.05  # greedy accuracy within this of 1/2 counts as chance
-KNOWN = 0.9  # sampled long answers at least this often right: the chain is learned
 
 
 def start_config(prof: Profile, ntp_seed: int | None = None) -> NTPRunConfig:
@@ -145,7 +143,7 @@ class RLAfterNTPResult:
         start = {k: float(r.curve("greedy").accuracy.iloc[0]) for k, r in runs.items()}
         return table.assign(**{"NTP greedy accuracy": [start[k] for k in table.index]})[
             ["algorithm", "NTP greedy accuracy", "final greedy accuracy", "final mean length",
-             f"responses to {ACCURACY:g}"]]
+             f"responses to {SOLVED:g}"]]
 
     def _start_numbers(self) -> dict:
         c, g, smp = self.start.config, self.start.final("greedy"), self.start.final("sampled")
@@ -168,13 +166,13 @@ class RLAfterNTPResult:
         r = self.prof.rl_after_ntp
         table = summarize(self.algorithms)
         by_algo = table.groupby("algorithm")
-        reach = by_algo[f"responses to {ACCURACY:g}"]
+        reach = by_algo[f"responses to {SOLVED:g}"]
         grpo = table[table.algorithm == "grpo"]
         return {"G": r.rl.G, "prompts": r.rl.prompts_per_step, "temp": r.rl.temperature,
                 "lr": r.rl.lr, "n_seeds": len(r.seeds), "n_other_seeds": len(r.other_seeds),
                 "grpo_reach_max": float(reach.max()["grpo"]), "grpo_reach_min": float(reach.min()["grpo"]),
-                "grpo_n_reached": int(grpo[f"responses to {ACCURACY:g}"].notna().sum()),
-                "reached_at": ACCURACY,
+                "grpo_n_reached": int(grpo[f"responses to {SOLVED:g}"].notna().sum()),
+                "reached_at": SOLVED,
                 "grpo_final_min": float(by_algo["final greedy accuracy"].min()["grpo"]),
                 "grpo_len": float(by_algo["final mean length"].mean()["grpo"]),
                 "reinforce_final": float(by_algo["final greedy accuracy"].mean()["reinforce"]),
@@ -208,28 +206,28 @@ class RLAfterNTPResult:
                                 "short guess, and RL has nothing to amplify" if no_chain else
                                 "RL from this checkpoint does not simply stay at chance")
         # the paper's middle ground: RL lengthened the answers without making them right; short
-        # of it, RL lengthened them and accuracy rose, but not to ACCURACY
+        # of it, RL lengthened them and accuracy rose, but not to SOLVED
         final = {k: r.final("greedy") for k, r in self.early.items()}
         longer = {k: f for k, f in final.items() if f["mean_len"] > 2}
         middle = [k for k, f in longer.items() if f["accuracy"] - 0.5 <= CHANCE]
         partway = [f"from {k} RL lengthened the greedy answers to {f['mean_len']:.1f} tokens while "
                    f"greedy accuracy rose to {f['accuracy']:.3f}, above chance but short of "
-                   f"{ACCURACY:g}" for k, f in longer.items()
-                   if k not in middle and f["accuracy"] < ACCURACY]
+                   f"{SOLVED:g}" for k, f in longer.items()
+                   if k not in middle and f["accuracy"] < SOLVED]
         out["early_middle"] = (f"here {', '.join(middle)} does" if middle else
                                f"none lands there exactly: {'; '.join(partway)}" if partway else
                                "none of our checkpoints lands there")
         # the window of checkpoints: from which one on RL succeeds
         steps = early_steps(prof)
         out["early_window"] = ", ".join(f"{k:,}" for k in steps)
-        reach = [k for k, f in zip(steps, table["final greedy accuracy"]) if f >= ACCURACY]
-        out["early_first_reach"] = (f"GRPO first reaches {ACCURACY:g} from the step-{reach[0]:,} "
+        reach = [k for k, f in zip(steps, table["final greedy accuracy"]) if f >= SOLVED]
+        out["early_first_reach"] = (f"GRPO first reaches {SOLVED:g} from the step-{reach[0]:,} "
                                     "checkpoint" if reach else
-                                    f"GRPO reaches {ACCURACY:g} from none of them")
+                                    f"GRPO reaches {SOLVED:g} from none of them")
         # when the chain appeared in the start run: the first evaluation with sampled long
         # answers >= 90% right
         hs = start.history[start.history.decoding == "sampled"].sort_values("step")
-        learned = hs[hs.acc_long >= 0.9]
+        learned = hs[hs.acc_long >= KNOWN]
         batch, p_cot = start.config.train.batch_size, start.config.task.p_cot
         if len(learned):
             k = int(learned.step.iloc[0])
@@ -265,14 +263,14 @@ class RLAfterNTPResult:
         others = self._across_others_numbers(t[t.algorithm != "grpo"])
         t = t[t.algorithm == "grpo"]
         at_chance = (t["NTP greedy accuracy"] - 0.5).abs() <= CHANCE
-        reached = t[f"responses to {ACCURACY:g}"].notna()
+        reached = t[f"responses to {SOLVED:g}"].notna()
         n, k = len(t), int(reached.sum())
         starts = ("every start answers at chance" if at_chance.all() else
                   f"{int(at_chance.sum())} of the {n} starts answer at chance")
         runs = ("GRPO reaches {a:g} from every one: the result does not hang on one NTP run"
                 if k == n else "GRPO reaches {a:g} from none of them at this budget" if k == 0 else
                 "GRPO reaches {a:g} from {k} of them: the result depends on the NTP run")
-        verdict = f"Across the {n} NTP seeds, {starts}; {runs.format(a=ACCURACY, k=k)}."
+        verdict = f"Across the {n} NTP seeds, {starts}; {runs.format(a=SOLVED, k=k)}."
         return {"n_ntp_seeds": n, "ntp_seed_greedy_min": float(t["NTP greedy accuracy"].min()),
                 "ntp_seed_greedy_max": float(t["NTP greedy accuracy"].max()),
                 "across_final_min": float(t["final greedy accuracy"].min()),
@@ -287,13 +285,13 @@ class RLAfterNTPResult:
             g = t[t.algorithm == a]
             if not len(g):
                 continue
-            k = int(g[f"responses to {ACCURACY:g}"].notna().sum())
+            k = int(g[f"responses to {SOLVED:g}"].notna().sum())
             out |= {f"{a}_across_min": float(g["final greedy accuracy"].min()),
                     f"{a}_across_max": float(g["final greedy accuracy"].max()),
                     f"{a}_across_reached": k, f"{a}_across_n": len(g)}
             said.append(f"{name} from {'every one' if k == len(g) else f'{k} of them'}")
         if said:
-            out["others_across_verdict"] = f"{ACCURACY:g} is reached by {' and '.join(said)}."
+            out["others_across_verdict"] = f"{SOLVED:g} is reached by {' and '.join(said)}."
         return out
 
     def _hot_numbers(self) -> dict:

@@ -21,8 +21,9 @@ from ..evaluate import coin
 from ..theory import continue_prob, first_c1_prob, star_long_fractions, star_step
 from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task, summarize
 from . import faithfulness
-from .ntp_threshold import COIN_PROMPTS, COIN_SEED, COIN_TOL
-from .rl_after_ntp import CHANCE, algorithm_configs, hot_star_configs, start_config
+from ..verdicts import CALIBRATED, CHANCE, KNOWN, SOLVED
+from .ntp_threshold import COIN_PROMPTS, COIN_SEED
+from .rl_after_ntp import algorithm_configs, hot_star_configs, start_config
 
 GAP_ROUNDS = (1, 3)  # the STaR rounds whose measured long fraction is compared with 2p/(1+p)
 
@@ -180,7 +181,7 @@ class TestTimeResult:
                               for r in (self.leap2, self.full, self.blocks))
         return {"leap_coin": leap["continue"], "leap_coin_full": full["continue"],
                 "leap_first": leap["first_c1"], "leap_first_pred": first_pred,
-                "leap_coin_pred": pred, "leap_coin_tol": COIN_TOL, "leap_coin_prompts": COIN_PROMPTS,
+                "leap_coin_pred": pred, "leap_coin_tol": CALIBRATED, "leap_coin_prompts": COIN_PROMPTS,
                 "leap_coin_verdict": coin_verdict("leap-2", leap, p),
                 "blocks_coin": blocks["continue"], "blocks_first": blocks["first_c1"],
                 "blocks_coin_verdict": coin_verdict("block-parity", blocks, p)}
@@ -227,12 +228,12 @@ def partial_chain_verdict(name: str, acc: float, acc_long: float) -> str:
 def coin_verdict(name: str, measured: dict, p: float) -> str:
     """The coin (:func:`companion.evaluate.coin`) of a partial-chain model against 2p/(1+p)."""
     pred = float(continue_prob(p))
-    if abs(measured["continue"] - pred) <= COIN_TOL:
+    if abs(measured["continue"] - pred) <= CALIBRATED:
         return (f"the {name} model's coin is the closed form's "
                 + ("and below 1/2, so greedy decoding answers short: this encoding leaves "
                    "the threshold at 1/3, as chapter 1 predicts" if pred < 0.5 else
                    "and above 1/2, so greedy decoding goes long"))
-    if abs(measured["first_c1"] - 0.5) <= COIN_TOL and abs(measured["continue"] - p) <= COIN_TOL:
+    if abs(measured["first_c1"] - 0.5) <= CALIBRATED and abs(measured["continue"] - p) <= CALIBRATED:
         return (f"the {name} model has not learned even the chain's first token: it emits "
                 "it half the time and then continues about as often as long data is "
                 "(p_cot), so the argument's premise does not hold for it at this budget")

@@ -1,0 +1,185 @@
+"""How a claim judges itself: a typed outcome, the thresholds it reads, the scale it ran.
+
+Every row of the scorecard is an :class:`Outcome` that its experiment module computes from typed
+numbers (never from a sentence): a :class:`Status`, the numbers the rule read, every threshold it
+used, and the scale it ran beside the paper's. The chapter glues its outcomes as JSON
+(:func:`glue_outcomes`); the scorecard page (``companion.scorecard``) only renders them.
+
+Three habits keep a status honest:
+
+- **positive controls**: a negative claim ("NTP stays at chance") earns credit only when a control
+  shows the capacity was there (the chain is learned); "X fails where Y succeeds" needs Y to succeed;
+- **noise**: a rise, a gap or "within" is judged against the binomial standard error of the prompts
+  counted (:func:`se`, :func:`rose`, :func:`within`), so that a status does not flip with the CPU;
+- **scale**: a rule that reproduces a scaled analogue of the claim (fewer samples, a smaller
+  problem) gives :attr:`Status.SCALED`, never :attr:`Status.REPRODUCED` (:func:`capped`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+# --- thresholds: one constant per meaning -----------------------------------------------------------
+SOLVED = 0.95  # greedy accuracy at or above this: the task counts as solved
+CHANCE = 0.05  # greedy accuracy within this of 1/2 (a yes/no answer): at chance
+KNOWN = 0.9  # sampled long answers right at least this often: the chain is learned
+SHORT = 2.0  # median greedy response length below this (tokens before <eos>): answers short
+CALIBRATED = 0.05  # a measured probability within this of its closed form: "as predicted"
+Z = 3.0  # a difference counts when it exceeds Z binomial standard errors of the prompts counted
+
+THRESHOLDS = {"SOLVED": SOLVED, "CHANCE": CHANCE, "KNOWN": KNOWN, "SHORT": SHORT,
+              "CALIBRATED": CALIBRATED, "Z": Z}
+
+
+class Status(str, Enum):
+    """A row's status, from the most credit to none."""
+
+    REPRODUCED = "reproduced"
+    SCALED = "partly (scaled analogue)"  # reproduced, but below the claim's own scale
+    PARTLY = "partly"
+    NOT_REPRODUCED = "not reproduced"
+    NOT_TESTABLE = "not testable as built"  # our own closed form says no run of ours decides it
+    NOT_RUN = "not run under this profile"
+
+    @property
+    def credit(self) -> bool:
+        """Whether the status gives the claim any credit."""
+        return self in (Status.REPRODUCED, Status.SCALED, Status.PARTLY)
+
+
+# --- noise --------------------------------------------------------------------------------------------
+def se(p: float, n: int) -> float:
+    """The binomial standard error of a proportion ``p`` measured on ``n`` prompts."""
+    if n <= 0:
+        raise ValueError(f"n (the prompts counted) must be positive, got {n}")
+    p = min(max(p, 0.0), 1.0)
+    return math.sqrt(p * (1 - p) / n)
+
+
+def rose(before: float, after: float, n_before: int, n_after: int | None = None) -> bool:
+    """``after`` is above ``before`` by more than ``Z`` standard errors of their difference."""
+    n_after = n_before if n_after is None else n_after
+    band = Z * math.hypot(se(before, n_before), se(after, n_after))
+    return after - before > max(band, 1e-12)
+
+
+def within(measured: float, predicted: float, n: int, tol: float = CALIBRATED) -> bool:
+    """``measured`` agrees with ``predicted``: within ``tol`` or within ``Z`` standard errors of
+    ``predicted`` on ``n`` prompts, whichever is wider (a finite sample cannot do better)."""
+    return abs(measured - predicted) <= max(tol, Z * se(predicted, n))
+
+
+def at_chance(acc: float, n: int) -> bool:
+    """A yes/no greedy accuracy indistinguishable from 1/2: within ``CHANCE`` or ``Z`` SE of it."""
+    return within(acc, 0.5, n, CHANCE)
+
+
+# --- the outcome -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scale:
+    """The scale a row ran at beside the paper's, and whether ours reaches the claim's own."""
+
+    ours: str  # e.g. "256,000 NTP samples; d = 50; 2 x 64; 3 seeds"
+    paper: str  # e.g. "~10^7 NTP samples; d = 50" ("(reconstructed)" where it is ours)
+    met: bool  # False: a scaled analogue, capped at Status.SCALED
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row of the scorecard: a claim, what this build measured and the status its rule gave."""
+
+    claim: str  # a stable id, e.g. "ntp_threshold"
+    title: str
+    chapter: str  # the chapter that measures it, e.g. "02_ntp"
+    section: str  # its section, in words
+    statement: str  # the paper's statement in a line, attributed (paper / reconstructed / ours)
+    ours: bool  # True: a check of our reconstruction or a question of ours (the second tally)
+    status: Status
+    key: str  # our key number, with its seed spread, in a line
+    measured: str  # the details, as a sentence
+    reason: str  # why this status, with the numbers the rule compared
+    rule: str  # the rule in words
+    thresholds: dict[str, float] = field(default_factory=dict)  # every threshold it used, by name
+    scale: Scale = Scale("", "", True)
+    value: float | None = None  # the number the rule turned on, for the page's figure ...
+    target: float | None = None  # ... and the threshold it was compared with
+
+    def __post_init__(self):
+        object.__setattr__(self, "status", Status(self.status))
+        if isinstance(self.scale, Mapping):
+            object.__setattr__(self, "scale", Scale(**self.scale))
+
+    @property
+    def sentence(self) -> str:
+        """The verdict in words, rendered from the outcome (never the other way round)."""
+        return f"{self.status.value}: {self.reason}"
+
+    def to_json(self) -> dict:
+        """JSON primitives only (the page reads them back with :meth:`from_json`)."""
+        d = asdict(self)
+        d["status"] = self.status.value
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> Outcome:
+        return cls(**d)
+
+
+def capped(status: Status, scale: Scale) -> Status:
+    """``status``, with "reproduced" lowered to "partly (scaled analogue)" below the claim's scale."""
+    return Status.SCALED if status is Status.REPRODUCED and not scale.met else status
+
+
+def both(a: bool, b: bool) -> Status:
+    """Reproduced when both halves of a claim hold, partly when one does."""
+    return Status.REPRODUCED if a and b else Status.PARTLY if a or b else Status.NOT_REPRODUCED
+
+
+# --- rules --------------------------------------------------------------------------------------------
+RULES: dict[str, Callable] = {}
+
+
+def rule(fn: Callable) -> Callable:
+    """Register a rule (evidence -> Outcome): the null-build test holds every registered rule to
+    give no credit on a build that learned nothing. Its docstring is the rule in words."""
+    if not fn.__doc__:
+        raise ValueError(f"rule {fn.__name__} needs a docstring: the page prints it")
+    RULES[f"{fn.__module__}.{fn.__qualname__}"] = fn
+    return fn
+
+
+def doc(fn: Callable) -> str:
+    """A rule's docstring on one line."""
+    return " ".join(fn.__doc__.split())
+
+
+# --- to the page ------------------------------------------------------------------------------------------
+GLUE_NAME = "outcomes"  # the glued value holding a chapter's outcomes
+
+
+def dumps(outcomes: Iterable[Outcome]) -> str:
+    return json.dumps([o.to_json() for o in outcomes], allow_nan=False)
+
+
+def loads(text: str) -> list[Outcome]:
+    return [Outcome.from_json(d) for d in json.loads(text)]
+
+
+def glue_outcomes(outcomes: Iterable[Outcome]) -> None:
+    """Glue a chapter's outcomes as one JSON string (the scorecard page reads it back), and each
+    outcome's sentence as ``status_<claim>`` for the chapter's text."""
+    from myst_nb import glue
+
+    outcomes = list(outcomes)
+    glue(GLUE_NAME, dumps(outcomes), display=False)
+    for o in outcomes:
+        glue(f"status_{o.claim}", o.sentence, display=False)
+
+
+def number(x: float | None) -> float | None:
+    """A float fit for JSON (nan and inf become None)."""
+    return None if x is None or not math.isfinite(x) else float(x)
