@@ -221,11 +221,10 @@ def stage(selected: list[Chapter], notebooks: dict[str, Path], stage_dir: Path,
                                              scope, runs, prefetched), archive)
         (stage_dir / (REPORT_PAGE + ".md")).write_text(page)
     if any(e["file"] == SCORECARD_PAGE for e in doc["chapters"]):
-        from . import scorecard  # here: it imports the experiments (torch), the CLI need not
+        from . import scorecard  # here: it draws with matplotlib, which the CLI need not import
 
-        page = scorecard.page_from_notebooks({ch.name: notebooks[ch.name] for ch in selected},
-                                             ", ".join(profiles) or "unknown")
-        (stage_dir / (SCORECARD_PAGE + ".md")).write_text(page)
+        scorecard.write_page({ch.name: notebooks[ch.name] for ch in selected},
+                             ", ".join(profiles) or "unknown", stage_dir / (SCORECARD_PAGE + ".md"))
     (stage_dir / "_toc.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
     # not under `_static`: Jupyter Book adds every .js file found there to every page
     shutil.copytree(mathjax_dir(), stage_dir / "_mathjax" / "mathjax",

@@ -1,481 +1,87 @@
-"""The reproduction scorecard page (``book/scorecard``): each claim of the paper, our measurement
-of it, and a status computed from the values the executed chapters glued.
+"""The reproduction scorecard page (``book/scorecard``): each claim the book checks, our numbers,
+and the status its rule computed, as the executed chapters recorded them.
 
-The runner (:func:`companion.run.stage`) writes the page for each build, from the executed
-notebooks: it reads the glued values (no experiment is loaded, nothing is trained), so it always
-shows the numbers of the build it is part of. Each claim's status comes from a named rule below
-(one module-level function per claim, its docstring the rule in words) that uses the chapters'
-own verdicts and the thresholds their experiment modules define.
+Each experiment module judges its own claims (``companion.verdicts``: a typed :class:`Outcome` per
+claim) and its chapter glues them as one JSON record. The runner (:func:`companion.run.stage`)
+writes this page from the executed notebooks of the build: nothing is loaded or trained here, and
+nothing is read from a sentence. This module only renders: two tallies (the paper's claims; checks
+of our reconstruction and questions of ours), a compact table, a figure of each claim's value
+against its threshold, each row's details folded, and the findings of our own.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import math
-import re
 import string
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .experiments.linear_theory import DOUBLING
-from .experiments.ntp_threshold import CALIBRATED, COIN_TOL
-from .experiments.rl_after_ntp import ACCURACY, CHANCE, KNOWN
-from .theory import THRESHOLD
+from .experiments import CLAIMS
+from .verdicts import JSON_MIME, OUTCOMES, THRESHOLDS, Outcome, Status, loads
 
-GLUE_MIME = "application/papermill.record/"  # how papermill/myst-nb record a glued value
+GLUE_MIME = "application/papermill.record/"  # how myst-nb records a glued value in a notebook
+FIGURE = "scorecard_values.png"  # the page's figure, written beside it
 
-REPRODUCED = "reproduced"
-PARTLY = "partly"
-NOT_REPRODUCED = "not reproduced at this budget"
-NOT_RUN = "not run under this profile"
-STATUSES = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_RUN)
-
-# the thresholds the rules use, as the page lists them: (value, where it is defined)
-THRESHOLDS = {
-    "CHANCE": (CHANCE, "companion.experiments.rl_after_ntp"),
-    "ACCURACY": (ACCURACY, "companion.experiments.rl_after_ntp"),
-    "KNOWN": (KNOWN, "companion.experiments.rl_after_ntp"),
-    "CALIBRATED": (CALIBRATED, "companion.experiments.ntp_threshold"),
-    "COIN_TOL": (COIN_TOL, "companion.experiments.ntp_threshold"),
-    "DOUBLING": (DOUBLING, "companion.experiments.linear_theory"),
+# sphinx-design badges (offline): a colour per status
+BADGE = {Status.REPRODUCED: "success", Status.SCALED: "info", Status.PARTLY: "warning",
+         Status.NOT_REPRODUCED: "danger", Status.NOT_TESTABLE: "secondary",
+         Status.NOT_RUN: "light"}
+COLOUR = {Status.REPRODUCED: "#2e7d32", Status.SCALED: "#1f77b4", Status.PARTLY: "#e6a100",
+          Status.NOT_REPRODUCED: "#c62828", Status.NOT_TESTABLE: "#757575",
+          Status.NOT_RUN: "#bdbdbd"}
+MEANING = {
+    Status.REPRODUCED: "the rule's conditions hold, with their controls, at the claim's own scale",
+    Status.SCALED: "they hold in a scaled analogue (fewer samples, a smaller problem or model): "
+                   "the claim's own scale was not run",
+    Status.PARTLY: "part of the claim holds (some seeds, or one of its halves)",
+    Status.NOT_REPRODUCED: "the claim, or the control that gives it meaning, does not hold in "
+                           "this build",
+    Status.NOT_TESTABLE: "our own closed form says no run of this book's design can decide it",
+    Status.NOT_RUN: "its runs are not part of this build (the row says which command trains them)",
 }
 
 
 class ScorecardError(RuntimeError):
-    """A built chapter lacks a value the scorecard reads, or says something it cannot read."""
+    """A built chapter lacks a record the page reads."""
 
 
 # --- reading the executed notebooks -------------------------------------------------------------
-def _value(text: str) -> object:
-    """A glued value from its recorded repr: a Python literal, a float (nan, inf), a numpy scalar
-    (``np.float64(0.5)``), else the text itself."""
-    for parse in (ast.literal_eval, float):
-        try:
-            return parse(text)
-        except (ValueError, SyntaxError, TypeError):
-            pass
-    scalar = re.fullmatch(r"np\.\w+\((.*)\)", text)
-    return _value(scalar.group(1)) if scalar else text
-
-
-def glued(notebook: Path) -> dict[str, object]:
-    """{name: value} of every value an executed notebook glued (``myst_nb.glue``)."""
+def records(notebook: Path) -> dict[str, dict]:
+    """{name: data} of every JSON record an executed notebook glued (``verdicts.glue_json``)."""
     nb = json.loads(Path(notebook).read_text())
-    values: dict[str, object] = {}
+    found: dict[str, dict] = {}
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            text = out.get("data", {}).get(GLUE_MIME + "text/plain")
-            if name is not None and text is not None:
-                values[name] = _value("".join(text) if isinstance(text, list) else text)
-    return values
+            data = out.get("data", {}).get(GLUE_MIME + JSON_MIME)
+            if name is not None and data is not None:
+                found[name] = data
+    return found
 
 
-# --- the rules: one per claim, from the glued values ----------------------------------------------
-@dataclass(frozen=True)
-class Verdict:
-    """A rule's outcome: one of ``STATUSES``, and why when the status alone does not say."""
-
-    status: str
-    note: str = ""
-
-
-def _chance(acc: float) -> bool:
-    return abs(acc - 0.5) <= CHANCE
+def chapter_outcomes(name: str, notebook: Path) -> list[Outcome]:
+    """The outcomes chapter ``name`` recorded; an error naming the chapter when it recorded none."""
+    rec = records(notebook)
+    if OUTCOMES not in rec:
+        raise ScorecardError(f"chapter {name} ({notebook}) glued no {OUTCOMES!r} record: its glue "
+                             "cell must call companion.verdicts.glue_outcomes(ex.outcomes())")
+    return loads(rec[OUTCOMES][OUTCOMES])
 
 
-def _two_sided(a: bool, b: bool) -> str:
-    return REPRODUCED if a and b else PARTLY if a or b else NOT_REPRODUCED
-
-
-# What a chapter's verdict sentence means, by the words it starts with: the experiment module writes
-# one of a few fixed sentences. A sentence not listed is an error, not a guess: the experiment's
-# wording changed and the rule must follow. Keyed by glue name (and the part of it read).
-SENTENCES: dict[str, dict[str, object]] = {
-    "early_middle": {"none of our checkpoints": False, "here ": True,
-                     "none lands there exactly": "partway"},
-    **{f"{key}_verdict": {
-        "the partial chain lets": Verdict(REPRODUCED, f"with the {name} chain"),
-        "the chain itself is not learned": Verdict(
-            NOT_REPRODUCED, f"the {name} chain itself is not learned: the run can neither "
-            "confirm nor refute the claim"),
-        "the chain is learned, yet": Verdict(
-            NOT_REPRODUCED, f"the {name} chain is learned, yet greedy decoding still answers "
-            "short")} for key, name in (("leap", "leap-2"), ("blocks", "block-parity"))},
-    "pen_verdict (below 1/2)": {"Below 1/2 the chain still pays and GRPO learns it": 1.0,
-                                "Below 1/2 the chain still pays, but": 0.5,
-                                "Below 1/2 GRPO does not learn": 0.0},
-    "pen_verdict (above 1/2)": {"above 1/2 guessing short pays more": True,
-                                "above 1/2 the model does not": False},
-    "lin_star_at_dmax": {"more than the search allowed": False, "": True},
-    "a_rl_verdict": {"RL raised both": True, "RL did not raise both": False},
-}
-
-
-def _meaning(name: str, text: object) -> object:
-    """What the verdict sentence ``text`` (the glued value ``name``) means (see ``SENTENCES``)."""
-    for start, meaning in SENTENCES[name].items():
-        if str(text).startswith(start):
-            return meaning
-    raise ScorecardError(f"the scorecard cannot read {name} = {text!r}: it starts with none of "
-                         f"{list(SENTENCES[name])} (the experiment's wording changed?)")
-
-
-def rule_ntp_threshold(g: Mapping) -> Verdict:
-    """Reproduced: the sweep on the closed form off 1/3 and the headline at chance; partly: one."""
-    # companion.evaluate.verdict: "all <n> settings ..." or "<k> of <n> settings ... off by ..."
-    text = str(g["sweep_verdict"])
-    if not re.match(r"(all|\d+ of) \d+ settings ", text):
-        raise ScorecardError(f"the scorecard cannot read sweep_verdict = {text!r}")
-    sweep = text.startswith("all ")
-    return Verdict(_two_sided(sweep, _chance(g["long_final_acc"])))
-
-
-def rule_calibration(g: Mapping) -> Verdict:
-    """Reproduced: the sampled long fraction within CALIBRATED of p_cot at every sweep point."""
-    return Verdict(REPRODUCED if g["calib_gap"] <= CALIBRATED else NOT_REPRODUCED)
-
-
-def rule_coin(g: Mapping) -> Verdict:
-    """Reproduced: the coin within COIN_TOL of 2p/(1+p) at every run and for any y; partly: one."""
-    return Verdict(_two_sided(g["coin_gap"] <= COIN_TOL, g["coin_y_gap"] <= COIN_TOL))
-
-
-def _rl_lifts(final: float, g: Mapping) -> Verdict:
-    """Reproduced: a start at chance below 1/3 and ``final`` at ACCURACY; partly: above chance."""
-    start_ok = g["p_cot"] < THRESHOLD and _chance(g["ntp_greedy"])
-    if final >= ACCURACY and start_ok:
-        return Verdict(REPRODUCED)
-    note = "" if start_ok else "the NTP start is not at chance below 1/3, as the claim needs"
-    if final - 0.5 > CHANCE:
-        return Verdict(PARTLY, note or f"above chance but below {ACCURACY:g}")
-    return Verdict(NOT_REPRODUCED, note)
-
-
-def rule_rl_grpo(g: Mapping) -> Verdict:
-    """Reproduced: starts at chance below 1/3, every RL and every NTP seed at ACCURACY; partly: some."""
-    v = _rl_lifts(g["grpo_final_min"], g)
-    n, k = g["n_ntp_seeds"], g["across_n_reached"]
-    starts = _chance(g["ntp_seed_greedy_min"]) and _chance(g["ntp_seed_greedy_max"])
-    if v.status == REPRODUCED and not (starts and k == n):
-        return Verdict(PARTLY, f"GRPO reached {ACCURACY:g} from {k} of {n} NTP seeds"
-                       + ("" if starts else ", not every start at chance"))
-    return v
-
-
-def _across(v: Verdict, g: Mapping, algorithm: str, name: str) -> Verdict:
-    """Partly, when the run from the first NTP seed reproduces but not every NTP seed's does."""
-    n, k = g[f"{algorithm}_across_n"], g[f"{algorithm}_across_reached"]
-    if v.status == REPRODUCED and k < n:
-        return Verdict(PARTLY, f"{name} reached {ACCURACY:g} from {k} of {n} NTP seeds")
-    return v
-
-
-def rule_rl_reinforce(g: Mapping) -> Verdict:
-    """Reproduced: start at chance below 1/3, REINFORCE at ACCURACY from every NTP seed; partly: some."""
-    return _across(_rl_lifts(g["reinforce_final"], g), g, "reinforce", "REINFORCE")
-
-
-def rule_rl_star(g: Mapping) -> Verdict:
-    """Reproduced: start at chance below 1/3, STaR at ACCURACY from every NTP seed; partly: some."""
-    return _across(_rl_lifts(g["star_final"], g), g, "star", "STaR")
-
-
-def rule_length_growth(g: Mapping) -> Verdict:
-    """Reproduced: every seed lengthens, ACCURACY of its final answers long; partly: lengthens."""
-    if g["len_end_min"] <= g["len_start"]:
-        return Verdict(NOT_REPRODUCED)
-    return Verdict(REPRODUCED if g["long_end"] >= ACCURACY else PARTLY)
-
-
-def rule_star_recursion(g: Mapping) -> Verdict:
-    """Reproduced: the rounds within CALIBRATED of the iterated 2p/(1+p); partly: round 1 grows."""
-    if g["star_gap3"] <= CALIBRATED:
-        return Verdict(REPRODUCED)
-    return Verdict(PARTLY if g["star_p1"] > g["star_p0"] else NOT_REPRODUCED,
-                   f"largest gap above {CALIBRATED:g}")
-
-
-def rule_hot_star(g: Mapping) -> Verdict:
-    """Reproduced: hot end-to-end STaR fails, STaR at T = 1 reaches ACCURACY; partly: both fail."""
-    if g["hot_e2e"] >= ACCURACY:
-        return Verdict(NOT_REPRODUCED)
-    if g["star_final"] >= ACCURACY:
-        return Verdict(REPRODUCED)
-    return Verdict(PARTLY, "STaR at temperature 1 fails too at this budget")
-
-
-def rule_too_early(g: Mapping) -> Verdict:
-    """Reproduced: RL lengthens at chance; partly: lengthens below ACCURACY, or fails before the chain."""
-    middle = _meaning("early_middle", g["early_middle"])
-    if middle == "partway":
-        return Verdict(PARTLY, "from a checkpoint inside the window RL lengthened the answers and "
-                       f"accuracy rose above chance, but not to {ACCURACY:g}")
-    if middle:
-        return Verdict(REPRODUCED)
-    if _chance(g["early_final"]) and g["early_acc_long"] < KNOWN:
-        return Verdict(PARTLY, "RL fails from the too-early checkpoint, but from none of the "
-                       "checkpoints does it lengthen the answers without making them right")
-    return Verdict(NOT_REPRODUCED)
-
-
-def rule_rare(g: Mapping) -> Verdict:
-    """Partly at most: RL from the one rare-data start lengthens the sampled answers."""
-    if g["rare_len1"] > g["rare_len0"]:
-        return Verdict(PARTLY, "from the one checkpoint run (the paper: almost every checkpoint)")
-    if g["rare_acc_long0"] < KNOWN:
-        return Verdict(NOT_REPRODUCED, "the NTP phase is too short for the chain at this rarity: "
-                       "the regime is not reached in this profile")
-    return Verdict(NOT_REPRODUCED)
-
-
-def rule_leap(g: Mapping) -> Verdict:
-    """The chapter's verdicts on both readings. Reproduced: NTP alone generalizes with either."""
-    readings = [_meaning(f"{k}_verdict", g[f"{k}_verdict"]) for k in ("leap", "blocks")]
-    won = [v for v in readings if v.status == REPRODUCED]
-    if won:
-        return won[0]
-    return Verdict(NOT_REPRODUCED, "; ".join(v.note for v in readings))
-
-
-def rule_length_penalty(g: Mapping) -> Verdict:
-    """The chapter's verdict. Reproduced: learned below 1/2, short at chance above; partly: one."""
-    below_half, _, above_half = str(g["pen_verdict"]).partition("; ")
-    below = _meaning("pen_verdict (below 1/2)", below_half)
-    above = _meaning("pen_verdict (above 1/2)", above_half)
-    if below == 1.0 and above:
-        return Verdict(REPRODUCED)
-    return Verdict(PARTLY if below or above else NOT_REPRODUCED)
-
-
-def rule_linear_threshold(g: Mapping) -> Verdict:
-    """Reproduced: the switch within a sweep step of 1/3, chance for p_cot up to 0.3; partly: one."""
-    switch = abs(g["lin_threshold"] - THRESHOLD) <= g["lin_threshold_step"]
-    below = _chance(g["lin_below_acc_min"]) and _chance(g["lin_below_acc_max"])
-    return Verdict(_two_sided(switch, below))
-
-
-def rule_linear_star(g: Mapping) -> Verdict:
-    """Reproduced: DOUBLING of the rounds double the odds, only p_cot = 2^-d fails; partly: one."""
-    doubles = g["lin_star_within"] >= DOUBLING
-    failed = [p.strip() for p in str(g["lin_star_failed"]).split(",") if p.strip() != "none"]
-    exponential = f"{2.0 ** -g['lin_d']:.2g}"  # as the chapter lists the failed p_cot values
-    only_exponential = all(p == exponential for p in failed)
-    note = "" if only_exponential else "p_cot = " + ", ".join(
-        p for p in failed if p != exponential) + " also fails within the rounds"
-    return Verdict(_two_sided(doubles, only_exponential), note)
-
-
-def rule_linear_samples(g: Mapping) -> Verdict:
-    """Reproduced: STaR reaches the target at the largest d, slope under the table's; partly: reaches."""
-    reached = _meaning("lin_star_at_dmax", g["lin_star_at_dmax"])
-    if not reached:
-        return Verdict(NOT_REPRODUCED, "NTP + STaR misses the target at the largest d")
-    return Verdict(REPRODUCED if g["lin_slope_star"] < g["lin_slope_table"] else PARTLY)
-
-
-def rule_multiplication(g: Mapping) -> Verdict:
-    """Reproduced: NTP fails and NTP + GRPO solves it in every seed; partly: in some; not run: not cached."""
-    if not g["mult_computed"]:
-        return Verdict(NOT_RUN, "its runs were not in this build's cache (`make multiplication`)")
-    k, n = g["mult_separated"], g["mult_seeds"]
-    status = REPRODUCED if k == n else PARTLY if k else NOT_REPRODUCED
-    return Verdict(status, f"at {g['mult_n']} digits (the paper's failing case: 7)")
-
-
-def rule_llama(g: Mapping) -> Verdict:
-    """Partly (never more: not the paper's models) when tier (a) or tier (b) shows the trend."""
-    a = _meaning("a_rl_verdict", g["a_rl_verdict"])
-    if not g["b_computed"]:
-        return Verdict(PARTLY if a else NOT_REPRODUCED,
-                       "tier (a) only: tier (b)'s runs were not in this build's cache "
-                       "(`make pretrained`); not the paper's models and data")
-    k, n = g["b_raised"], g["b_seeds"]
-    b = f"tier (b) in {k} of {n} seeds"
-    return Verdict(PARTLY if a or k else NOT_REPRODUCED,
-                   f"tier (a) {'shows it' if a else 'does not'}, {b}: not the paper's models "
-                   "and data")
-
-
-# --- the claims ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Claim:
-    """One row of the scorecard: a claim, what the paper says, and how we measure it."""
-
-    title: str
-    chapter: str | None  # the chapter that measures it ("02_ntp"); None: no chapter does
-    section: str  # the chapter's section, in words
-    paper: str  # the statement, attributed: (paper, figure), (reconstructed) or (ours)
-    measured: str  # format string over the chapter's glued values
-    rule: Callable[[Mapping], Verdict]
-    uses: tuple[str, ...] = ()  # glued values the rule reads beyond those ``measured`` shows
-
-    @property
-    def reads(self) -> tuple[str, ...]:
-        """Every glued value the row reads, in order."""
-        shown = [f for _, f, _, _ in string.Formatter().parse(self.measured) if f]
-        return tuple(dict.fromkeys([*shown, *self.uses]))
-
-
-# ``measured`` is a format string over the glued values: its math braces are doubled
-CLAIMS: tuple[Claim, ...] = (
-    Claim("NTP threshold at $p_{cot} = 1/3$", "02_ntp",
-          "A sweep over $p_{cot}$; More samples do not help",
-          "NTP alone stays at chance under greedy decoding below $p_{cot} = 1/3$, with short "
-          "answers, even after $\\sim 10^7$ samples at $d = 50$; above $1/3$ it generalizes "
-          "(paper, Fig. 2, Theorem 1).",
-          "sweep ($d =$ {sweep_d}): greedy {acc_low:.3f} at $p_{{cot}} = 0.1$, {acc_high:.3f} at "
-          "$p_{{cot}} = 0.5$, {sweep_verdict}; nearest $1/3$, {near_text}: {near_verdict}; "
-          "headline ($d =$ {long_d}): greedy at most "
-          "{long_final_acc:.3f} after {long_samples:,} samples, median length {long_final_len:.0f}",
-          rule_ntp_threshold),
-    Claim("Calibration", "02_ntp", "Calibrated in length",
-          "Sampled at temperature 1, the NTP model answers long with probability $\\approx p_{cot}$, "
-          "\"calibrated in length\" (reconstructed: chapter 1's closed form, consistent with the "
-          "paper's Theorem 1).",
-          "largest gap between the sampled long fraction and $p_{{cot}}$ over the sweep: "
-          "{calib_gap:.3f}",
-          rule_calibration),
-    Claim("The coin $P(\\text{continue} \\mid b_1) = 2p/(1+p)$", "02_ntp", "The coin, measured",
-          "(reconstructed) After $b_1$ the model continues the chain with probability $2p/(1+p)$, "
-          "so greedy decoding goes long iff $p_{cot} > 1/3$ (chapter 1); measuring it on the "
-          "trained models is (ours).",
-          "largest gap to $2p/(1+p)$ over {coin_n} runs ({coin_prompts:,} prompts each): "
-          "{coin_gap:.3f}; largest dependence on $y$: {coin_y_gap:.3f}; the measured coin crosses "
-          "$1/2$ {coin_crossing_text}",
-          rule_coin),
-    Claim("RL after NTP: GRPO", "03_rl", "GRPO, REINFORCE and STaR",
-          "From an NTP model at chance ($p_{cot} < 1/3$), RL with a correctness reward (GRPO, "
-          "REINFORCE and STaR all work) reaches $\\approx 100\\%$ greedy accuracy after few samples "
-          "(paper, Fig. 1 right, Fig. 3).",
-          "from greedy {ntp_greedy:.3f} ($d =$ {d}, $p_{{cot}} =$ {p_cot}): final greedy at least "
-          "{grpo_final_min:.3f} over {n_seeds} RL seeds; {grpo_n_reached} of {n_seeds} reached "
-          "{reached_at} (after {grpo_reach_min:,.0f} to {grpo_reach_max:,.0f} responses); from "
-          "{n_ntp_seeds} NTP seeds (starts {ntp_seed_greedy_min:.3f} to "
-          "{ntp_seed_greedy_max:.3f}): final {across_final_min:.3f} to {across_final_max:.3f}, "
-          "{across_n_reached} of {n_ntp_seeds} reached {reached_at}",
-          rule_rl_grpo),
-    Claim("RL after NTP: REINFORCE", "03_rl", "GRPO, REINFORCE and STaR",
-          "REINFORCE also takes it to $\\approx 100\\%$ (paper, Fig. 1 right, Fig. 3).",
-          "from greedy {ntp_greedy:.3f} ($p_{{cot}} =$ {p_cot}): final greedy {reinforce_final:.3f} "
-          "(mean over {n_other_seeds} seed(s)) after {rl_responses:,} responses; from "
-          "{reinforce_across_n} NTP seeds: final {reinforce_across_min:.3f} to "
-          "{reinforce_across_max:.3f}, {reinforce_across_reached} reached {reached_at}",
-          rule_rl_reinforce),
-    Claim("RL after NTP: STaR", "03_rl", "GRPO, REINFORCE and STaR",
-          "STaR also takes it to $\\approx 100\\%$ (paper, Fig. 1 right, Fig. 3).",
-          "from greedy {ntp_greedy:.3f} ($p_{{cot}} =$ {p_cot}): final greedy {star_final:.3f} "
-          "(mean over {n_other_seeds} seed(s)) after {rl_responses:,} responses; from "
-          "{star_across_n} NTP seeds: final {star_across_min:.3f} to {star_across_max:.3f}, "
-          "{star_across_reached} reached {reached_at}",
-          rule_rl_star),
-    Claim("Length grows during RL", "04_test_time", "From one token to $d$",
-          "While RL raises accuracy, the response length rises from 1 to $d$ (paper, Fig. 3).",
-          "greedy length {len_start:.1f} at the start, {len_end_min:.1f} to {len_end_max:.1f} at the "
-          "end over {n_seeds} GRPO seeds ($d =$ {d}); at least {long_end:.3f} of the final greedy "
-          "answers long. {with_length}",
-          rule_length_growth),
-    Claim("STaR recursion", "04_test_time", "STaR, round by round",
-          "Each STaR round maps the long fraction $p \\mapsto 2p/(1+p)$: the odds double (the "
-          "paper's recursion; its derivation in chapter 1 is (reconstructed), running STaR in rounds "
-          "(ours)).",
-          "round 1: {star_p1:.3f} measured against {star_pred1:.3f} predicted, from {star_p0:.3f}; "
-          "largest gap in rounds {star_gap_rounds}: {star_gap3:.3f}. {star_switch}",
-          rule_star_recursion),
-    Claim("STaR fails when hot", "03_rl", "When STaR fails",
-          "STaR with a high sampling temperature and the end-to-end reward fails (paper).",
-          "at $T =$ {hot_T}: final greedy {hot_e2e:.3f} with the end-to-end reward, {hot_cot:.3f} "
-          "with the CoT reward (ours); at $T =$ {temp}: {star_final:.3f}",
-          rule_hot_star),
-    Claim("Too-early checkpoint", "03_rl", "Too early",
-          "RL from a too-early NTP checkpoint can lengthen the answers without generalizing (paper).",
-          "from NTP step {early_step} (sampled long answers {early_acc_long:.2f} right): final "
-          "greedy {early_final:.3f}, length {early_len:.1f}; over the checkpoints at steps "
-          "{early_window}, {early_first_reach}; longer answers still wrong: {early_middle} "
-          "({chain_appears})",
-          rule_too_early),
-    Claim("Rare long data, $p_{cot} = 0.01$", "03_rl", "Rare long data",
-          "At $p_{cot} = 0.01$ RL still lengthens the answers from almost every NTP checkpoint "
-          "(paper).",
-          "the NTP start at $p_{{cot}} =$ {rare_p} saw {rare_long:,.0f} long demonstrations "
-          "(the main start {chain_long:,.0f} when its chain appeared, or by its end), its long "
-          "answers {rare_acc_long0:.2f} right; sampled length {rare_len0:.2f} to {rare_len1:.2f}, final "
-          "greedy {rare_final:.3f}",
-          rule_rare),
-    Claim("Partial chains (leap 2)", "04_test_time", "Partial chains: leap 2",
-          "A leap-2 partial chain lets NTP alone generalize below $1/3$ (paper, appendix, Fig. 15); "
-          "our leap-2 encoding, every second running parity, is (reconstructed), and so is the "
-          "other reading we test, the parity of every 2 bits and then $y$.",
-          "at $p_{{cot}} =$ {leap_p}, $d =$ {leap_d}, {leap2_steps:,} NTP steps: leap-2 greedy "
-          "{leap2_acc:.3f} (its sampled long answers {leap2_acc_long:.2f} right), block parities "
-          "{blocks_acc:.3f} ({blocks_acc_long:.2f}), full chain {leap1_acc:.3f}; the coin after "
-          "the first chain token {leap_coin:.3f} (leap 2) and {blocks_coin:.3f} (block parities) "
-          "against $2p/(1+p) =$ {leap_coin_pred:.3f}: {leap_coin_verdict}",
-          rule_leap, uses=("leap_verdict", "blocks_verdict")),
-    Claim("Length penalty", "04_test_time", "A length penalty",
-          "(ours; a reviewers' question) With a penalty $\\lambda$ per full chain, the chain still "
-          "pays for $\\lambda < 1/2$; above, guessing short pays more.",
-          "$\\lambda =$ {pen_lo}: greedy {pen_lo_acc:.3f}, length {pen_lo_len:.1f}; $\\lambda =$ "
-          "{pen_hi}: greedy {pen_hi_acc:.3f}, length {pen_hi_len:.1f}. {pen_verdict}",
-          rule_length_penalty),
-    Claim("Linear model: threshold", "05_linear", "Theorem 1",
-          "A linear autoregressive model after NTP answers short and at chance under greedy "
-          "decoding iff $p_{cot} < 1/3$ (paper, Theorem 1; our linear model is (reconstructed)).",
-          "greedy switches at $p_{{cot}} \\approx$ {lin_threshold:.3f} (sweep step "
-          "{lin_threshold_step:.2f}, $d =$ {lin_d}); greedy {lin_below_acc_min:.3f} to "
-          "{lin_below_acc_max:.3f} for $p_{{cot}} \\le 0.3$; the coin within {lin_cont_err:.3f} of "
-          "$2p/(1+p)$",
-          rule_linear_threshold),
-    Claim("Linear model: STaR rounds", "05_linear", "Theorem 2",
-          "After NTP, STaR learns parity as long as $p_{cot} = \\Omega(d^{-\\kappa})$ (paper, "
-          "Theorem 2); each round doubles the odds of a long answer, so "
-          "$O(\\log\\frac{1-p}{p})$ rounds reach the chain (reconstructed: chapter 1's recursion).",
-          "{lin_star_within:.0%} of the one-round steps within $0.05$ of $2p/(1+p)$; the rounds "
-          "{lin_rounds_growth}; not learned within {lin_star_rounds} rounds: $p_{{cot}} =$ "
-          "{lin_star_failed} ($d =$ {lin_d})",
-          rule_linear_star),
-    Claim("Linear model: sample complexity", "05_linear", "Sample complexity",
-          "NTP followed by RL learns parity with $\\mathrm{poly}(d)$ samples; NTP alone needs "
-          "resources exponential in $d$ (paper).",
-          "NTP + STaR: samples $\\propto d^b$ with $b =$ {lin_slope_star:.2f} "
-          "({lin_slope_star_seeds}) up to $d =$ "
-          "{lin_d_max} ({lin_star_at_dmax} there), $b =$ {lin_slope_kappa:.2f} at $p_{{cot}} = "
-          "d^{{-\\kappa}}$, $\\kappa =$ {lin_kappa:g}, up to $d =$ {lin_kappa_d_max}, and "
-          "{lin_slope_steep:.2f} at $\\kappa =$ {lin_steep_kappa:g}, up to $d =$ "
-          "{lin_steep_d_max}; the one-step "
-          "$2^d$-feature table: "
-          "{lin_bits_table:.2f} doublings per bit ({lin_table_at_dmax} at $d =$ {lin_d_max})",
-          rule_linear_samples, uses=("lin_slope_table",)),
-    Claim("Multiplication", "07_multiplication", "The runs",
-          "$n$-digit multiplication from scratch with GPT-2/Mistral-style models: NTP alone fails "
-          "at 7 digits with $p_{cot} = 0.1$, even after 38 GPU-hours (paper); that RL after NTP "
-          "succeeds there is the paper's general claim carried to this setting, and our chain "
-          "format is ours (both reconstructed).",
-          "{mult_measured}", rule_multiplication,
-          uses=("mult_computed", "mult_separated", "mult_seeds", "mult_n")),
-    Claim("Llama-family post-training", "06_llama", "The paper's trend beside ours",
-          "Fine-tuned on short/long GSM8K and MATH mixtures, Llama-family models gain accuracy and "
-          "response length under RL with a correctness reward (paper).",
-          "(a) worded parity, a small Llama from scratch: greedy {a_sft_acc:.3f} (length "
-          "{a_sft_len:.1f}) after SFT, {a_rl_acc:.3f} (length {a_rl_len:.1f}) after RL; (b) "
-          "SmolLM2-135M on running totals: {b_measured}",
-          rule_llama, uses=("a_rl_verdict", "b_computed", "b_raised", "b_seeds")),
-)
-
-
+# --- the findings of our own: measured, no status ---------------------------------------------------
 @dataclass(frozen=True)
 class Finding:
     """A question of ours beyond the paper's claims, and what this build measured: no status
-    (there is no claim of the paper to reproduce), only the chapter's computed verdicts."""
+    (there is no claim of the paper to reproduce), only the chapter's numbers."""
 
     title: str
     chapter: str
     section: str
     question: str
-    measured: str  # format string over the chapter's glued values
+    measured: str  # format string over the chapter's ``numbers`` record
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -501,136 +107,164 @@ FINDINGS: tuple[Finding, ...] = (
 )
 
 
-# --- the rows and the page ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Row:
-    """A claim as this build measured it."""
-
-    claim: Claim
-    built: bool  # its chapter was part of the build
-    measured: str  # the measured values, as the page shows them
-    verdict: Verdict
-
-
-def _md(text: str) -> str:
-    # a value in a table cell: no column breaks, math or emphasis (inline code left as it is)
-    parts = str(text).split("`")
-    return "`".join(p if i % 2 else "".join("\\" + c if c in "|$*_<[" else c for c in p)
-                    for i, p in enumerate(parts))
-
-
 class _Cells(string.Formatter):
-    """Formats a claim's measured values: each value escaped for a table cell, nan as "n/a"."""
+    """Formats measured values for a table cell: no column breaks, a missing number as "n/a"."""
 
     def format_field(self, value, format_spec):
-        if isinstance(value, float) and math.isnan(value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return "n/a"
-        return _md(format(value, format_spec))
+        return cell(format(value, format_spec))
 
 
-def _chapter_word(name: str) -> str:
-    return f"chapter {name.split('_')[0].lstrip('0')}"
-
-
-def row(claim: Claim, values: Mapping | None) -> Row:
-    """The claim's row from its chapter's glued values (None: the chapter was not built).
-
-    Raises :class:`ScorecardError` naming the chapter and the value when a built chapter lacks one
-    the row reads."""
-    if claim.chapter is None:
-        return Row(claim, False, claim.measured, claim.rule({}))
-    if values is None:
-        return Row(claim, False, f"{_chapter_word(claim.chapter)} was not part of this build",
-                   Verdict(NOT_RUN))
-    missing = [k for k in claim.reads if k not in values]
-    if missing:
-        raise ScorecardError(
-            f"chapter {claim.chapter} glued no value named {', '.join(map(repr, missing))}, which "
-            f"the scorecard's row {claim.title!r} reads: the chapter's numbers() must return it "
-            "(or companion/scorecard.py must stop reading it)")
-    # the rule sees only what the row declares it reads: an undeclared value is a KeyError
-    used = {k: values[k] for k in claim.reads}
-    return Row(claim, True, _Cells().vformat(claim.measured, (), used), claim.rule(used))
-
-
-def rows(values: Mapping[str, Mapping]) -> list[Row]:
-    """Every claim's row, from {chapter name: its glued values} of the chapters built."""
-    return [row(c, values.get(c.chapter) if c.chapter else None) for c in CLAIMS]
-
-
-def _where(r: Row) -> str:
-    c = r.claim
-    if c.chapter is None:
-        return "no chapter"
-    word = _chapter_word(c.chapter)
-    # a link only to a page of this build: a chapter left out has none (and -n fails on it)
-    link = f"{{doc}}`{word} <{c.chapter}>`" if r.built else word
-    return f"{link}, *{c.section}*"
-
-
-def finding_measured(f: Finding, values: Mapping | None) -> str:
-    """A finding's measured cell from its chapter's glued values (None: not built); a built
-    chapter that lacks a value is an error naming it."""
-    if values is None:
-        return f"{_chapter_word(f.chapter)} was not part of this build"
-    missing = [k for k in f.reads if k not in values]
+def finding_measured(f: Finding, numbers: Mapping | None) -> str:
+    """A finding's measured cell from its chapter's numbers (None: the chapter was not built)."""
+    if numbers is None:
+        return f"{chapter_word(f.chapter)} was not part of this build"
+    missing = [k for k in f.reads if k not in numbers]
     if missing:
         raise ScorecardError(f"chapter {f.chapter} glued no value named "
                              f"{', '.join(map(repr, missing))}, which the scorecard's finding "
                              f"{f.title!r} reads")
-    return _Cells().vformat(f.measured, (), {k: values[k] for k in f.reads})
+    return _Cells().vformat(f.measured, (), {k: numbers[k] for k in f.reads})
 
 
-def _where_finding(f: Finding, values: Mapping) -> str:
-    word = _chapter_word(f.chapter)
-    return f"{{doc}}`{word} <{f.chapter}>`, *{f.section}*" if f.chapter in values else word
+# --- rendering ------------------------------------------------------------------------------------------
+def cell(text: str) -> str:
+    """Text fit for one table cell: no column or line breaks."""
+    return " ".join(str(text).replace("|", "\\|").split())
 
 
-def _status(v: Verdict, rule: Callable) -> str:
-    note = f": {v.note}" if v.note else ""
-    return f"**{v.status}** (`{rule.__name__}`){note}"
+def chapter_word(name: str) -> str:
+    return f"chapter {name.split('_')[0].lstrip('0')}"
 
 
-def summary(found: list[Row]) -> str:
-    """The count per status, in the order of ``STATUSES``."""
-    n = Counter(r.verdict.status for r in found)
-    return ", ".join(f"{n[s]} {s}" for s in STATUSES if n[s])
+def badge(status: Status) -> str:
+    return f"{{bdg-{BADGE[status]}}}`{status.value}`"
 
 
-def scorecard_page(values: Mapping[str, Mapping], profile: str) -> str:
-    """The MyST page ``book/scorecard`` from {chapter name: glued values} of the chapters built."""
-    found = rows(values)
+def tally(outcomes: Iterable[Outcome]) -> str:
+    """The count per status, from the most credit to none; "no rows" when empty."""
+    n = Counter(o.status for o in outcomes)
+    return ", ".join(f"{n[s]} {s.value}" for s in Status if n[s]) or "no rows"
+
+
+def _thresholds(o: Outcome) -> str:
+    return ", ".join(f"`{k}` = {v:g}" for k, v in o.thresholds.items()) or "none"
+
+
+def _table(outcomes: list[Outcome]) -> list[str]:
+    lines = ["| claim | the paper | this build (scale) | status |", "|---|---|---|---|"]
+    for o in outcomes:
+        where = f"{{doc}}`{chapter_word(o.chapter)} <{o.chapter}>`"
+        scale = "" if o.scale.met else " (scaled analogue)"
+        lines.append(f"| **{cell(o.title)}** ({where}) | {cell(o.statement)} | {cell(o.key)}; "
+                     f"*{cell(o.scale.ours)}*{scale} | {badge(o.status)} "
+                     f"<br>{cell(_thresholds(o))} |")
+    return lines
+
+
+def _details(o: Outcome) -> list[str]:
+    met = "the claim's own scale" if o.scale.met else "a scaled analogue of the claim"
+    return [f":::{{dropdown}} {o.title}: {o.status.value}", "",
+            f"**The paper.** {o.statement}", "",
+            f"**Measured.** {o.measured}", "",
+            f"**Scale.** this build: {o.scale.ours}; the paper: {o.scale.paper} ({met}).", "",
+            f"**Why this status.** {o.reason}", "",
+            f"**The rule.** {o.rule} Thresholds: {_thresholds(o)}.", "", ":::", ""]
+
+
+def figure(outcomes: list[Outcome], path: Path) -> bool:
+    """Each row's value against its threshold, one small panel per row, coloured by status;
+    False (and no file) when no row has a value to show."""
+    shown = [o for o in outcomes if o.value is not None and o.target is not None]
+    if not shown:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = 4
+    rows = math.ceil(len(shown) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 1.25 * rows + 0.4), squeeze=False,
+                             facecolor="white")
+    for ax, o in zip(axes.flat, shown):
+        top = max(o.value, o.target, 1e-9) * 1.25
+        ax.barh([0], [o.value], color=COLOUR[o.status], height=0.6)
+        ax.axvline(o.target, color="black", lw=1.2, ls="--")
+        ax.set_xlim(min(0.0, o.value, o.target), top)
+        ax.set_yticks([])
+        ax.set_title(o.title, fontsize=8, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.text(0.98, 0.5, f"{o.value:.3g} vs {o.target:.3g}", transform=ax.transAxes,
+                ha="right", va="center", fontsize=7)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOUR[s]) for s in Status]
+    fig.legend(handles, [s.value for s in Status], loc="lower center", ncol=3, fontsize=7,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.1 if rows < 3 else 0.06, 1, 1))
+    fig.savefig(path, dpi=110, facecolor="white")
+    plt.close(fig)
+    return True
+
+
+def scorecard_page(built: Mapping[str, list[Outcome]], numbers: Mapping[str, Mapping],
+                   profile: str, figure_file: str | None = None) -> str:
+    """The MyST page from {chapter: its outcomes} and {chapter: its numbers} of the chapters built."""
+    every = [o for name in sorted(built) for o in built[name]]
+    paper = [o for o in every if not o.ours]
+    ours = [o for o in every if o.ours]
     lines = [
         "# Reproduction scorecard", "",
-        "Each claim of the paper this book checks, what this build measured, and a status "
-        "computed from the values the executed chapters glued (`companion/scorecard.py`: one "
-        "named rule per claim, listed below). Items marked (reconstructed) are our derivations, "
-        "(ours) our additions.", "",
-        f"**Under the `{profile}` profile:** {summary(found)}.", "",
-        "| claim: what the paper says | measured in this build | status |",
-        "|---|---|---|",
-    ]
-    for r in found:
-        lines.append(f"| **{r.claim.title}** ({_where(r)}): {r.claim.paper} | {r.measured} "
-                     f"| {_status(r.verdict, r.claim.rule)} |")
-    lines += ["", "## Beyond the paper (ours)", "",
-              "Questions of ours beyond the paper's claims, measured in this build: no status, only "
-              "what the chapter computed.", "",
-              "| question (ours) | measured in this build |", "|---|---|"]
+        "Each claim of the paper this book checks, what this build measured, and the status its "
+        "rule computed from the build's own runs (each experiment module in "
+        "`companion/experiments` judges its claims; this page only shows the outcomes). A status "
+        "gives credit only when the claim's control holds (a negative result counts only where "
+        "the model had learned what it needed), differences are judged against the binomial "
+        f"standard error of the prompts counted (beyond {THRESHOLDS['Z']:g} standard errors), and "
+        "a claim run below its own scale is at most a *scaled analogue*.", "",
+        f"**Under the `{profile}` profile**, the paper's claims: {tally(paper)}.  ",
+        f"Checks of our reconstruction and questions of ours: {tally(ours)}.", ""]
+    missing = sorted({f.chapter for f in FINDINGS} - set(numbers))
+    left_out = sorted(set(CLAIMS) - {int(name[:2]) for name in built})
+    if left_out:
+        lines += ["Not part of this build (their claims are not counted): "
+                  + ", ".join(f"chapter {n}" for n in left_out) + ".", ""]
+    lines += ["| status | meaning |", "|---|---|"]
+    lines += [f"| {badge(s)} | {MEANING[s]} |" for s in Status]
+    if figure_file:
+        lines += ["", f"```{{figure}} {figure_file}", ":name: scorecard-values", "",
+                  "Each claim's measured value (bar, coloured by status) against the threshold its "
+                  "rule compared it with (dashed).", "```"]
+    lines += ["", "## The paper's claims", ""] + _table(paper)
+    lines += ["", "## Checks of our reconstruction, and questions of ours", ""] + _table(ours)
+    lines += ["", "## Each row in detail", ""]
+    for o in paper + ours:
+        lines += _details(o)
+    lines += ["## Beyond the paper: findings of ours", "",
+              "What this build measured for questions of ours: no status, no claim to reproduce.",
+              "", "| question (ours) | measured in this build |", "|---|---|"]
     for f in FINDINGS:
-        lines.append(f"| **{f.title}** ({_where_finding(f, values)}): {f.question} "
-                     f"| {finding_measured(f, values.get(f.chapter))} |")
-    lines += ["", "## The rules", "",
-              "Each rule reads its chapter's glued values; where none of its conditions holds the "
-              f"status is *{NOT_REPRODUCED}*, and a chapter left out of the build is *{NOT_RUN}*.", "",
-              "| rule | status from the glued values |", "|---|---|"]
-    for c in CLAIMS:
-        lines.append(f"| `{c.rule.__name__}` | {_md(c.rule.__doc__.strip())} |")
-    lines += ["", "Thresholds, from the experiment modules: " + "; ".join(
-        f"`{name}` = {value:g} (`{where}`)" for name, (value, where) in THRESHOLDS.items()) + ".", ""]
+        where = (f"{{doc}}`{chapter_word(f.chapter)} <{f.chapter}>`, *{f.section}*"
+                 if f.chapter not in missing else chapter_word(f.chapter))
+        lines.append(f"| **{f.title}** ({where}): {f.question} "
+                     f"| {finding_measured(f, numbers.get(f.chapter))} |")
+    lines += ["", "Thresholds shared by the rules (`companion/verdicts.py`): " + "; ".join(
+        f"`{k}` = {v:g}" for k, v in THRESHOLDS.items()) + ". Each row lists the ones it used.", ""]
     return "\n".join(lines)
 
 
-def page_from_notebooks(notebooks: Mapping[str, Path], profile: str) -> str:
-    """The scorecard page from the executed notebooks of a build ({chapter name: path})."""
-    return scorecard_page({name: glued(path) for name, path in notebooks.items()}, profile)
+def write_page(notebooks: Mapping[str, Path], profile: str, page: Path) -> None:
+    """Write the scorecard page (``page``, a .md file) and its figure beside it, from the executed
+    notebooks of a build ({chapter name: path}). Chapter 1 judges no claim."""
+    built, numbers = {}, {}
+    for name, nb in notebooks.items():
+        rec = records(nb)
+        if "numbers" in rec:
+            numbers[name] = rec["numbers"]
+        if int(name[:2]) in CLAIMS:  # chapter 1 derives the closed forms: it judges no claim
+            built[name] = chapter_outcomes(name, nb)
+    every = [o for name in sorted(built) for o in built[name]]
+    drawn = figure(every, page.parent / FIGURE)
+    page.write_text(scorecard_page(built, numbers, profile, FIGURE if drawn else None))

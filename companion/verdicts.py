@@ -158,24 +158,49 @@ def doc(fn: Callable) -> str:
 
 
 # --- to the page ------------------------------------------------------------------------------------------
-GLUE_NAME = "outcomes"  # the glued value holding a chapter's outcomes
+OUTCOMES = "outcomes"  # the glued JSON record holding a chapter's outcomes
+JSON_MIME = "application/json"  # glued records carry their data as JSON, never as a repr to parse
 
 
-def dumps(outcomes: Iterable[Outcome]) -> str:
-    return json.dumps([o.to_json() for o in outcomes], allow_nan=False)
+def dumps(outcomes: Iterable[Outcome]) -> list[dict]:
+    """JSON primitives of ``outcomes`` (checked: no nan, no object)."""
+    data = [o.to_json() for o in outcomes]
+    json.dumps(data, allow_nan=False)
+    return data
 
 
-def loads(text: str) -> list[Outcome]:
-    return [Outcome.from_json(d) for d in json.loads(text)]
+def loads(data: Iterable[Mapping]) -> list[Outcome]:
+    return [Outcome.from_json(d) for d in data]
+
+
+class _Record:
+    """A value IPython displays as JSON (what ``myst_nb.glue`` records under ``JSON_MIME``)."""
+
+    def __init__(self, data: dict):
+        self.data = data
+
+    def _repr_json_(self) -> dict:
+        return self.data
+
+    def __repr__(self) -> str:
+        return f"<{len(self.data)} JSON fields>"
+
+
+def glue_json(name: str, data: dict) -> None:
+    """Glue ``data`` (JSON primitives) under ``name``: the notebook keeps it as JSON."""
+    from myst_nb import glue
+
+    json.dumps(data, allow_nan=False)
+    glue(name, _Record(data), display=False)
 
 
 def glue_outcomes(outcomes: Iterable[Outcome]) -> None:
-    """Glue a chapter's outcomes as one JSON string (the scorecard page reads it back), and each
+    """Glue a chapter's outcomes as one JSON record (the scorecard page reads it back), and each
     outcome's sentence as ``status_<claim>`` for the chapter's text."""
     from myst_nb import glue
 
     outcomes = list(outcomes)
-    glue(GLUE_NAME, dumps(outcomes), display=False)
+    glue_json(OUTCOMES, {OUTCOMES: dumps(outcomes)})
     for o in outcomes:
         glue(f"status_{o.claim}", o.sentence, display=False)
 
@@ -183,3 +208,16 @@ def glue_outcomes(outcomes: Iterable[Outcome]) -> None:
 def number(x: float | None) -> float | None:
     """A float fit for JSON (nan and inf become None)."""
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def primitive(value: object) -> object:
+    """``value`` as a JSON primitive: numpy scalars unwrapped, nan as None, other objects as text."""
+    if hasattr(value, "item") and callable(value.item):  # a numpy scalar
+        value = value.item()
+    if isinstance(value, float):
+        return number(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [primitive(v) for v in value]
+    return str(value)

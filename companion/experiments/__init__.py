@@ -47,8 +47,12 @@ def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def glue_numbers(numbers: dict) -> None:
-    """Glue every value by its name, for the chapter's text to cite (``{glue:text}`name```)."""
+    """Glue every value by its name, for the chapter's text to cite (``{glue:text}`name```), and
+    all of them as one JSON record (``numbers``) that the scorecard page reads back typed."""
     from myst_nb import glue
+
+    from ..verdicts import glue_json, primitive
 
     for name, value in numbers.items():
         glue(name, value, display=False)
+    glue_json("numbers", {name: primitive(value) for name, value in numbers.items()})
