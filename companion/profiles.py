@@ -1,8 +1,10 @@
 """Named presets: the one place where sizes, step counts and seeds are written.
 
 * ``tiny``  - CI: every chapter in seconds; the numbers only show the plumbing works.
-* ``cpu``   - the default: a 2-core laptop CPU, minutes per chapter; reproduces the phenomena.
-* ``paper`` - the paper's scale (d=50, depth 4, width 256, ~10^7 samples): needs a GPU.
+* ``cpu``   - the default: a 2-core laptop CPU, minutes per chapter; scaled analogues of the
+  paper's claims (fewer samples, smaller models and sweeps; each scorecard row says its scale).
+* ``paper`` - toward the paper's scale (d=50, ~10^7 NTP samples; depth 4, width 256, one of the
+  sizes the paper lists): needs a GPU.
 
 Each profile has one block per claim (``companion/config/claims.py``). Why a value is what it is
 is said in one line here; the measurements behind the choices are in ``book/calibration.md``.
@@ -100,7 +102,8 @@ _CPU_GSM = LLMConfig(model="smollm2",
 
 CPU = Profile(
     name="cpu", needs_gpu=False,
-    description="a 2-core laptop CPU: minutes per chapter; reproduces the paper's phenomena",
+    description="a 2-core laptop CPU: minutes per chapter; scaled analogues of the paper's claims "
+                "(fewer samples, smaller models; each scorecard row says its scale)",
     # small models train fastest on one thread each: on 2 cores two runs take about the time of one
     workers=2,
     headline=_CPU_HEADLINE,
@@ -169,7 +172,8 @@ _PAPER_HEADLINE = NTPRunConfig(
 
 PAPER = Profile(
     name="paper", needs_gpu=True, workers=1,
-    description="the paper's scale (d=50, depth 4, width 256, ~10^7 samples): a GPU",
+    description="toward the paper's scale (d=50, ~10^7 NTP samples; depth 4, width 256, one of "
+                "the sizes the paper lists): a GPU",
     headline=_PAPER_HEADLINE,
     ntp_threshold=NTPThreshold(
         sweep=SweepConfig(base=_PAPER_HEADLINE, p_cots=(0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5),

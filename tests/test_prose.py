@@ -5,7 +5,9 @@ built. This lint keeps the promise for chapters 1-7: in their markdown cells, a 
 only inside a glue role (a computed value), in math (a definition or a closed form), in inline
 code, in the paper's column of a "paper beside ours" table, in a sentence that attributes it to
 the paper, or in one of the names and references listed in ``ALLOWED`` (each with its reason).
-A verdict sentence typed by hand ("a constant 1-3 above the closed form") fails it.
+A verdict sentence typed by hand ("a constant 1-3 above the closed form") fails it. In the book's
+own columns of a "paper beside ours" table math is no shelter: a threshold or a setting typed
+there as ``$\\geq 0.95$`` is a number of this build, and must be glued.
 """
 
 import re
@@ -21,11 +23,12 @@ CHAPTERS = sorted((ROOT / "book").glob("0[1-7]_*.py"))
 STRIP = [
     r"\{glue(?::\w+)?\}`[^`]*`",      # a computed value
     r"\{(?:cite|cite:p|cite:t|doc|ref|numref|eq)\}`[^`]*`",  # references
-    r"\$\$.*?\$\$", r"\$[^$]*\$",     # math: definitions and closed forms
+    r"\$\$.*?\$\$",                    # display math: definitions and closed forms
     r"`[^`]*`",                       # inline code: names of functions, flags, files
     r"\]\([^)]*\)",                   # link targets
     r"<[^>]*>",                       # html
 ]
+MATH = r"\$[^$]*\$"  # inline math: definitions and closed forms, except in the book's columns
 # names and references that contain digits; each is a name, a pointer or a definition, not a
 # measurement
 ALLOWED = [
@@ -39,9 +42,14 @@ ALLOWED = [
     r"\breward(?:s a response with)? 1\b", r"\(0 otherwise", r"\b95%",  # definitions
     r"\bfrom 1 to\b", r"\b1 -> 50\b", r"\bresponse length 1\b",  # a short answer is one token
     r"\bthe odds grow by less than 2\b", r"\bdouble\b",
+    r"\b2\^d\b",                      # the closed form's feature count, not a measurement
 ]
 # a sentence that says the number is the paper's, or reconstructs the paper
 ATTRIBUTED = re.compile(r"\b(?:[Tt]he paper|[Pp]aper's|reports?|\*\*\(reconstructed)")
+
+
+def strip_math(text: str) -> str:
+    return re.sub(MATH, " ", text)
 
 
 def prose(source: str) -> list[tuple[str, str]]:
@@ -65,11 +73,14 @@ def prose(source: str) -> list[tuple[str, str]]:
                     continue
                 if paper_col is not None and len(cells) > paper_col:
                     cells[paper_col] = ""  # the paper's column
+                    cells[0] = strip_math(cells[0])  # the row's label
+                else:
+                    cells = [strip_math(c) for c in cells]
                 units.append(" | ".join(cells))
                 continue
             paper_col = None
             if stripped and not stripped.startswith("#"):  # headings: number and title
-                paragraph.append(stripped)
+                paragraph.append(strip_math(stripped))
             elif paragraph:
                 units.append(" ".join(paragraph))
                 paragraph = []
@@ -102,3 +113,11 @@ def test_the_lint_catches_a_typed_number(tmp_path):
                        "fine.\n")
     found = prose(chapter)
     assert [s for s, _ in found] == ["The measured rounds run a constant 1-3 above the closed form."]
+
+
+def test_math_in_the_books_column_of_a_paper_table_is_no_shelter(tmp_path):
+    chapter = tmp_path / "03_x.py"
+    chapter.write_text("# %% [markdown]\n# | | paper | this book |\n# |---|---|---|\n"
+                       "# | final greedy $\\geq 0.9$ | $\\approx 1$ (Fig. 3) | $\\geq 0.95$ |\n"
+                       "# | start | chance below $1/3$ | {glue:text}`acc:.3f` at $p =$ {glue:text}`p` |\n")
+    assert [" ".join(s.split()) for s, _ in prose(chapter)] == ["final greedy | | $\\geq 0.95$"]
