@@ -214,6 +214,7 @@ def judge_ntp_threshold(e: NTPThresholdEvidence) -> Outcome:
                       "analogue")
     greedy_lo, greedy_hi = min(e.long_greedy, default=0.5), max(e.long_greedy, default=0.5)
     chain = ", ".join(f"{a:.2f} ({n} counted)" for a, n in zip(e.long_acc_long, e.long_n_long))
+    chain_spread = spread(acc_long, max(e.long_acc_long, default=0.0), 2)
     return Outcome(
         claim="ntp_threshold", title="NTP threshold at p_cot = 1/3", chapter=CHAPTER,
         section="A sweep over p_cot; More samples at the headline size",
@@ -223,7 +224,7 @@ def judge_ntp_threshold(e: NTPThresholdEvidence) -> Outcome:
         ours=False, status=status,
         key=(f"greedy {spread(greedy_lo, greedy_hi, 3)} at d = {e.long_d} after "
              f"{e.long_samples:,} samples over {len(e.long_greedy)} "
-             f"run(s), chain {spread(acc_long, max(e.long_acc_long, default=0.0), 2)}; sweep "
+             f"run(s), sampled long answers right {chain_spread}; sweep "
              f"(d = {e.sweep_d}) above 1/3: {_points(e.above)}"),
         measured=(f"sweep (d = {e.sweep_d}, {e.sweep_samples:,} samples per run): greedy "
                   f"{_points(list(zip(e.sweep_p_cots, e.sweep_greedy)))}; {len(e.off)} of "
