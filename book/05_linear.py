@@ -33,19 +33,19 @@ linear_seeds = None  # data seeds, a list, e.g. [0, 1]
 # %% tags=["remove-cell"]
 import pandas as pd
 import torch
-from myst_nb import glue
 
 from companion import knobs, linear, plots, theory
-from companion.experiments import linear_theory
+from companion.experiments import glue_numbers, linear_theory
 from companion.task import render
+from companion.verdicts import glue_outcomes
 
 prof = knobs.chapter_profile("05_linear", globals())  # `profile` and the knobs, checked
 plots.theme()
 ex = linear_theory.load(prof)  # the three cached experiments of this chapter
 
 # %% tags=["remove-cell"]
-for k, v in ex.numbers().items():  # every {glue:text} value of the chapter
-    glue(k, v, display=False)
+glue_numbers(ex.numbers())  # every {glue:text} value of the chapter ...
+glue_outcomes(ex.outcomes())  # ... and its three checks, judged (status_linear_*; the scorecard)
 
 # %% [markdown]
 # ## The model
@@ -129,10 +129,14 @@ ex.sweep.groupby("p_cot")[["greedy_accuracy", "greedy_long_frac", "sampled_long_
 # | $P(\text{first token} = x_1)$ | $p + (1-p)/2$ | within {glue:text}`lin_first_err:.3f` |
 # | sampled long fraction | $p_{cot}$ | within {glue:text}`lin_calib_err:.3f` |
 #
-# The decision probabilities sit on their closed forms, and the greedy switch follows. The switch
-# is not a perfect step: with finitely many samples the learned continue-probability varies a
-# little with $x$ (the weights on the $d$ bits fit noise of size $\sim\sqrt{d/n}$), so near $1/3$
-# greedy decoding continues for some prompts and not others. More data sharpens it.
+# Judged against its thresholds (the switch located near $1/3$ by sweep points decided beyond
+# noise on either side; chance where greedy decoding answers short, with the chain learned), the
+# check reads: {glue:text}`status_linear_threshold`.
+#
+# **(ours, our reading; not measured by this build)** The switch need not be a perfect step: with
+# finitely many samples the learned continue-probability varies a little with $x$ (the weights on
+# the $d$ bits fit noise of size $\sim\sqrt{d/n}$), so near $1/3$ greedy decoding can continue for
+# some prompts and not others, and more data should sharpen it.
 #
 # ## Theorem 2: STaR doubles the odds, and reaches the chain in $O(\log\frac{1-p}{p})$ rounds
 #
@@ -158,14 +162,19 @@ plots.linear_rounds(ex.star_summary)
 # %% [markdown]
 # | | paper / closed form | measured (linear model) |
 # |---|---|---|
-# | long fraction after a round | $2p/(1+p)$ of the previous | {glue:text}`lin_star_within:.0%` of rounds within $\pm 0.05$; mean error {glue:text}`lin_star_err_mean:.3f`, max {glue:text}`lin_star_err_max:.3f` (max {glue:text}`lin_star_err_common:.3f` for $p_{cot} \ge 0.05$) |
+# | long fraction after a round | $2p/(1+p)$ of the previous | {glue:text}`lin_star_within_informative` of the {glue:text}`lin_star_informative` informative rounds within the band; over all rounds {glue:text}`lin_star_within:.0%` within $\pm$ {glue:text}`lin_star_tol`, mean error {glue:text}`lin_star_err_mean:.3f`, max {glue:text}`lin_star_err_max:.3f` (max {glue:text}`lin_star_err_common:.3f` for $p_{cot} \ge$ {glue:text}`lin_star_common`) |
 # | rounds to learn parity | $O(\log\frac{1-p}{p})$ | the rounds {glue:text}`lin_rounds_growth` |
 # | not learned within {glue:text}`lin_star_rounds` rounds | exponentially small $p_{cot}$ (no guarantee) | $p_{cot} =$ {glue:text}`lin_star_failed` |
 #
-# {glue:text}`lin_doubling_verdict` ({glue:text}`lin_star_within:.0%` of the one-round steps within
-# $0.05$), and the rounds needed {glue:text}`lin_rounds_growth`. They run {glue:text}`lin_rounds_offset` rounds above the closed form's "rounds
-# until $p > 1/3$"; **(ours)** we read that as perfect greedy accuracy needing the long fraction a
-# bit above $1/3$ (the soft switch of the previous section).
+# A round is *informative* when $2p/(1+p)$ moves the long fraction by more than the band it is
+# judged in ({glue:text}`lin_star_tol` or {glue:text}`lin_z` standard errors, whichever is wider):
+# near $0$ or $1$ any round lands "within" it, learned or not. {glue:text}`lin_doubling_verdict`
+# ({glue:text}`lin_star_within_informative` of the {glue:text}`lin_star_informative` informative
+# rounds within the band), and the rounds needed {glue:text}`lin_rounds_growth`. They run
+# {glue:text}`lin_rounds_offset` rounds above the closed form's "rounds until $p > 1/3$";
+# **(ours)** we read that as perfect greedy accuracy needing the long fraction a bit above $1/3$
+# (the soft switch of the previous section). Judged (the doubling, with a run that learns parity as
+# its control, and every $p_{cot}$ above $2^{-d}$ learned): {glue:text}`status_linear_star`.
 #
 # **(ours, our reading; not measured by this build)** Two things can bend the recursion at the
 # rare end. With few long demonstrations the chain is learned less well, so some long samples are
@@ -213,14 +222,16 @@ ex.samples.set_index(["learner", "d", "seed"])
 # | NTP + RL, $p_{cot} = d^{-\kappa}$ | polynomial in $d$ for $p_{cot} = \Omega(d^{-\kappa})$ | $b =$ {glue:text}`lin_slope_kappa:.2f` at $\kappa =$ {glue:text}`lin_kappa:g`, up to $d =$ {glue:text}`lin_kappa_d_max`; $b =$ {glue:text}`lin_slope_steep:.2f` at $\kappa =$ {glue:text}`lin_steep_kappa:g`, up to $d =$ {glue:text}`lin_steep_d_max` |
 # | NTP alone | exponential in $d$ | the degree-2 model: never (chance below $1/3$); the $2^d$-feature table: log-log slope {glue:text}`lin_slope_table:.1f` over its range, i.e. {glue:text}`lin_bits_table:.2f` doublings per extra bit ($\approx 2^d$) |
 #
-# With RL after NTP, the samples grow like a power of $d$ (fitted above): each round refits a
+# **(ours)** Why a power of $d$ is expected with RL after NTP: each round refits a
 # polynomial-size model, and at a fixed $p_{cot}$ the number of rounds depends on $p_{cot}$, not
-# on $d$. With $p_{cot} = d^{-\kappa}$ every phase needs about $1/p_{cot}$ times more sequences
+# on $d$. Whether the measured costs follow a power rather than an exponential is judged by fitting
+# both to them: {glue:text}`status_linear_samples`. With $p_{cot} = d^{-\kappa}$ every phase needs about $1/p_{cot}$ times more sequences
 # for the same long demonstrations, and a few more rounds, so the fitted power should rise by
 # about $\kappa$ (reconstructed); here it rose by {glue:text}`lin_kappa_rise:.2f` at
 # $\kappa =$ {glue:text}`lin_kappa:g` and by {glue:text}`lin_steep_rise:.2f` at
 # $\kappa =$ {glue:text}`lin_steep_kappa:g`. {glue:text}`lin_steep_vs_table` The
-# one-step learner's cost doubles with every bit. At $d =$ {glue:text}`lin_d_max` it would need
+# one-step learner's cost doubles with every bit, by construction (its closed form above). At
+# $d =$ {glue:text}`lin_d_max` it would need
 # about {glue:text}`lin_table_at_dmax` sequences (dashed line); NTP + STaR needed
 # {glue:text}`lin_star_at_dmax`.
 
@@ -228,22 +239,24 @@ ex.samples.set_index(["learner", "d", "seed"])
 # ## What carries over to transformers (chapters 2-4), and what does not
 #
 # **Carries over.**
-# * *The 1/3 threshold and calibration.* Transformers trained by NTP (chapter 2) also stay at
-#   chance under greedy decoding below $p_{cot} = 1/3$ and sample long answers at rate $\approx p_{cot}$.
-#   The mechanism is the one measured here: the model learns the chain and the first token, but the
-#   stop-or-continue decision after $b_1$ is a $\frac{2p}{1+p}$ coin.
-# * *RL lifts it, and length grows.* GRPO, REINFORCE and STaR on transformers (chapters 3-4) raise
-#   greedy accuracy to $\approx 1$ while the response length rises from 1 to $d$. In the linear
-#   model the same happens through the odds-doubling recursion, which we could measure round by
-#   round.
-# * *Rare long data needs more first.* In both, RL amplifies a chain only if NTP learned it. Here
-#   that means enough long demonstrations for the chain positions; for transformers, a long enough
-#   NTP phase (chapter 3's rare-data runs).
+# * *The 1/3 threshold and calibration.* **(paper)** Transformers trained by NTP also stay at
+#   chance under greedy decoding below $p_{cot} = 1/3$ and sample long answers at rate
+#   $\approx p_{cot}$; chapter 2 tests it on ours. The mechanism is the one examined here: the model
+#   learns the chain and the first token, but the stop-or-continue decision after $b_1$ is a
+#   $\frac{2p}{1+p}$ coin (chapter 2 measures that coin in a transformer too).
+# * *RL lifts it, and length grows.* **(paper)** RL after NTP on transformers raises greedy
+#   accuracy to $\approx 1$ while the response length rises from 1 to $d$; chapters 3-4 test it
+#   on ours with GRPO, REINFORCE and STaR. In the linear model the same is to happen through the
+#   odds-doubling recursion, which we can measure round by round (Theorem 2 above).
+# * *Rare long data needs more first.* **(ours, our reading)** In both, RL can amplify a chain
+#   only if NTP learned it. Here that means enough long demonstrations for the chain positions;
+#   for transformers, a long enough NTP phase (chapter 3's rare-data runs test it).
 #
 # **Does not carry over.**
 # * *NTP alone never succeeds here.* The degree-2 model cannot represent parity in one step, so no
-#   amount of short data helps. A transformer can, with enough compute: at small $d$ it eventually
-#   memorises or learns the parity by NTP alone (the paper's "extreme computational resources").
+#   amount of short data helps (by construction). A transformer can, with enough compute: the
+#   paper reports that NTP alone eventually learns the parity with "extreme computational
+#   resources".
 # * *The transition is an optimum here, a training trajectory there.* Each linear fit is the exact
 #   optimum of a convex problem, so "after NTP" is well defined. For a transformer, NTP steps,
 #   learning rate and checkpoint matter (chapter 3's early checkpoints).
@@ -251,6 +264,6 @@ ex.samples.set_index(["learner", "d", "seed"])
 #   features (previous token × one bit). A transformer has to build the attention pattern that reads
 #   bit $k$ at step $k$ from data; the linear model is handed it, and is fitted on
 #   {glue:text}`lin_star_long` long demonstrations per phase.
-# * *RL algorithm details.* STaR on a convex model has no learning rate, KL or group size.
-#   Chapter 4's failure modes (a hot sampling temperature, collapse at a large RL learning rate) have
-#   no counterpart here.
+# * *RL algorithm details.* STaR on a convex model has no learning rate, KL or group size, so the
+#   transformer's sensitivity to such settings (chapter 3's hot sampling temperature, under which
+#   STaR is tested to fail) has no counterpart here.
