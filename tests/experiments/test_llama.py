@@ -1,19 +1,25 @@
-"""Chapter 6's experiment module: which runs it names, the numbers its chapter cites, tier (b)'s
-verdict computed from intervals, and the paper profile's GPU SmolLM2 run shrunk to a CPU."""
+"""Chapter 6's experiment module: which runs it names, the numbers its chapter cites, the claim's
+rule on tier (b) (each status it can give, none on a null build; tier (a) does not count), and the
+paper profile's GPU SmolLM2 run shrunk to a CPU."""
 
 import dataclasses as dc
+import json
 import os
 import re
+import typing
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from companion import llm
+from companion import llm, verdicts
 from companion.config import ConfigError
 from companion.experiments import llama, wilson
+from companion.experiments.llama import LlamaEvidence, judge_llama
+from companion.experiments.not_computed import NotComputed
 from companion.profiles import PAPER, get_profile
+from companion.verdicts import Status
 
 CHAPTER = Path(__file__).resolve().parents[2] / "book" / "06_llama.py"
 
@@ -49,13 +55,14 @@ def test_cpu_book_reads_tier_b_from_the_cache_and_make_pretrained_trains_it():
         llama.pretrained_runs(cpu))
 
 
-def _result(cfg, sft_acc=0.1, rl_acc=0.9, sft_len=4.0, rl_len=30.0, n=100) -> llm.LLMResult:
+def _result(cfg, sft_acc=0.1, rl_acc=0.9, sft_len=4.0, rl_len=30.0, n=100, sft_long=0.2,
+            rl_long=1.0) -> llm.LLMResult:
     rows = []
-    for phase, step, acc, length in (("sft", cfg.sft_steps, sft_acc, sft_len),
-                                     ("rl", cfg.rl.steps, rl_acc, rl_len)):
+    for phase, step, acc, length, long in (("sft", cfg.sft_steps, sft_acc, sft_len, sft_long),
+                                           ("rl", cfg.rl.steps, rl_acc, rl_len, rl_long)):
         for decoding in ("greedy", "sampled"):
             rows.append({"phase": phase, "step": step, "decoding": decoding, "responses": 0,
-                         "accuracy": acc, "long_frac": 0.2 if phase == "sft" else 1.0,
+                         "accuracy": acc, "long_frac": long,
                          "mean_len": length, "answered": 1.0, "n": n, "long_accuracy": 0.8,
                          "short_accuracy": 0.1})
     samples = pd.DataFrame([{"phase": p, "question": "q", "answer": "3", "response": "#### 3"}
@@ -77,11 +84,14 @@ def _pretrained(prof, **kw) -> llama.Pretrained:
                             {s: _result(llama.seeded(b, s), **kw) for s in (0, 1)})
 
 
+def _not_computed(prof) -> NotComputed:
+    return llama.pretrained_not_computed(prof, ("pretrained seed 0",))
+
+
 @pytest.mark.parametrize("computed", [True, False])
 def test_numbers_hold_every_name_the_chapter_cites(computed):
     prof = get_profile("cpu")
-    tier_b = (_pretrained(prof) if computed else
-              llama.PretrainedNotComputed(prof, ["pretrained seed 0"]))
+    tier_b = _pretrained(prof) if computed else _not_computed(prof)
     ex = llama.LlamaResult(prof, worded=_result(prof.llama.worded), pretrained=tier_b, gpu=None,
                            paper=None)
     numbers = ex.numbers()
@@ -89,21 +99,75 @@ def test_numbers_hold_every_name_the_chapter_cites(computed):
     assert len(cited) > 20
     assert cited <= set(numbers), sorted(cited - set(numbers))
     assert numbers["b_computed"] is computed
-    if not computed:
+    (o,) = ex.outcomes()
+    if computed:
+        assert o.status is Status.SCALED  # every seed raised both: never more than scaled
+    else:
         assert "make pretrained PROFILE=cpu" in numbers["b_verdict"]
+        assert o.status is Status.NOT_RUN and "make pretrained PROFILE=cpu" in o.reason
 
 
-def test_raised_needs_intervals_apart_and_longer_answers():
+def test_raised_needs_a_rise_beyond_noise_and_longer_answers():
     prof = get_profile("cpu")
     assert _pretrained(prof).raised(0)
-    # 0.45 vs 0.55 of 100: the 95% intervals overlap
+    # 0.45 vs 0.55 of 100: inside the noise
     assert not _pretrained(prof, sft_acc=0.45, rl_acc=0.55).raised(0)
     # more accurate but no longer: not the paper's trend
-    assert not _pretrained(prof, rl_len=4.0).raised(0)
+    assert not _pretrained(prof, rl_long=0.2).raised(0)
     numbers = _pretrained(prof).numbers()
     assert (numbers["b_raised"], numbers["b_seeds"]) == (2, 2)
-    assert "every one of the 2 seeds" in numbers["b_verdict"]
     assert _pretrained(prof, rl_acc=0.12).numbers()["b_raised"] == 0
+
+
+def test_tier_a_does_not_count_for_the_claim():
+    """Tier (a) raised both, tier (b) is not cached: the claim is not run, not partly."""
+    prof = get_profile("cpu")
+    worded = _result(prof.llama.worded, sft_acc=0.5, rl_acc=1.0, sft_long=0.0, rl_long=1.0)
+    ex = llama.LlamaResult(prof, worded=worded, pretrained=_not_computed(prof), gpu=None,
+                           paper=None)
+    assert ex.numbers()["a_rl_verdict"].startswith("RL raised both")
+    assert ex.outcomes()[0].status is Status.NOT_RUN
+    # and its verdict is typed: a rise inside the noise of its problems is none
+    flat = dc.replace(worded, history=worded.history.assign(
+        accuracy=lambda h: h.accuracy.where(h.phase == "sft", 0.55)))
+    ex = llama.LlamaResult(prof, worded=flat, pretrained=_not_computed(prof), gpu=None, paper=None)
+    assert ex.numbers()["a_rl_verdict"].startswith("RL did not raise both")
+
+
+def evidence(sft=(0.1, 0.1), rl=(0.9, 0.9), sft_long=(0.2, 0.2), rl_long=(1.0, 1.0), n=100,
+             computed=True) -> LlamaEvidence:
+    return LlamaEvidence(computed=computed, profile="test", model="SmolLM2-135M-Instruct",
+                         seeds=len(sft), n=(n,) * len(sft), sft_accuracy=sft, rl_accuracy=rl,
+                         sft_long=sft_long, rl_long=rl_long, sft_length=(4.0,) * len(sft),
+                         rl_length=(30.0,) * len(sft))
+
+
+@pytest.mark.parametrize("e, status", [
+    pytest.param(evidence(), Status.SCALED, id="every seed: scaled, never reproduced"),
+    pytest.param(evidence(rl=(0.9, 0.12)), Status.PARTLY, id="one seed"),
+    pytest.param(evidence(sft=(0.45, 0.45), rl=(0.55, 0.55)), Status.NOT_REPRODUCED,
+                 id="a rise inside 3 SE"),
+    pytest.param(evidence(rl_long=(0.2, 0.2)), Status.NOT_REPRODUCED, id="accuracy without length"),
+    pytest.param(evidence(n=4), Status.NOT_REPRODUCED, id="too few problems to tell"),
+    pytest.param(evidence(sft=(0.0, 0.0), rl=(1.0, 1.0), sft_long=(0.0, 0.0), n=2),
+                 Status.NOT_REPRODUCED, id="0 of 2 to 2 of 2 is no rise"),
+    pytest.param(evidence(sft=(), rl=(), sft_long=(), rl_long=(), computed=False), Status.NOT_RUN,
+                 id="not cached"),
+    pytest.param(LlamaEvidence.null(), Status.NOT_REPRODUCED, id="null"),
+])
+def test_the_rule_reaches_each_status(e, status):
+    o = judge_llama(e)
+    assert o.status is status, o.reason
+    assert not o.ours and not o.scale.met and o.thresholds == {"Z": 3.0}
+    json.dumps(o.to_json(), allow_nan=False)
+    if status is Status.NOT_RUN:
+        assert "make pretrained PROFILE=test" in o.reason
+
+
+def test_the_null_build_gets_no_credit():
+    evidence_class = typing.get_type_hints(judge_llama)["e"]
+    assert not judge_llama(evidence_class.null()).status.credit
+    assert "companion.experiments.llama.judge_llama" in verdicts.RULES
 
 
 def test_table_gives_intervals_and_examples_pair_sft_with_rl():

@@ -1,18 +1,24 @@
-"""companion/experiments/multiplication.py: the page's runs, its verdicts, and the cache-only path."""
+"""companion/experiments/multiplication.py: the page's runs, its rule (each status it can give,
+none on a null build), its typed numbers, and the cache-only path."""
 
 import dataclasses
+import json
 import re
+import typing
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from companion import parallel, profiles
+from companion import parallel, profiles, verdicts
 from companion.__main__ import main
 from companion.config import ConfigError, MultiplicationConfig, TaskConfig
 from companion.experiments import multiplication as mult
+from companion.experiments.multiplication import MultiplicationEvidence, judge_multiplication
+from companion.experiments.not_computed import NotComputed
 from companion.profiles import get_profile
 from companion.train import NTPResult, RLResult, rl_run
+from companion.verdicts import Status
 
 CPU, TINY = get_profile("cpu"), get_profile("tiny")
 
@@ -52,12 +58,14 @@ def test_the_block_is_validated():
         dataclasses.replace(m, seeds=(0, 0))
 
 
-def result(ntp_acc: float, rl_acc: float, base_acc: float, seeds=(0, 1, 2)) -> mult.MultiplicationResult:
-    """A result whose every NTP run ends at greedy ``ntp_acc`` and every GRPO run at ``rl_acc``."""
+def result(ntp_acc: float, rl_acc: float, base_acc: float, seeds=(0, 1, 2),
+           acc_long: float = 0.95) -> mult.MultiplicationResult:
+    """A result whose every NTP run ends at greedy ``ntp_acc`` (its sampled long answers
+    ``acc_long`` right) and every GRPO run at ``rl_acc``."""
     def ntp(seed, n=None, steps=None, acc=ntp_acc):
         cfg = mult.start_config(CPU, seed, n)
         rows = [{"step": s, "samples": s * 256, "decoding": d, "accuracy": acc, "long_frac": lf,
-                 "mean_len": ln, "acc_long": 0.8}
+                 "mean_len": ln, "acc_long": acc_long}
                 for s in (0, steps or cfg.train.steps) for d, lf, ln in (("greedy", 0.0, 6.0),
                                                                          ("sampled", 0.25, 11.0))]
         return NTPResult(config=cfg, folder=Path("/nonexistent"), history=pd.DataFrame(rows))
@@ -78,28 +86,30 @@ def result(ntp_acc: float, rl_acc: float, base_acc: float, seeds=(0, 1, 2)) -> m
         sweep_grpo={1: grpo(0, 1, acc=1.0), 2: grpo(0, 2, acc=1.0)})
 
 
-def test_the_verdicts_follow_the_numbers():
-    good = result(ntp_acc=0.02, rl_acc=0.97, base_acc=0.03).numbers()
-    assert good["mult_separated"] == 3 and good["mult_verdict"].startswith("In all 3 seeds NTP alone fails")
-    assert "the compute alone is not what RL adds" in good["mult_baseline_verdict"]
-    assert good["mult_sweep_verdict"] == "separation at n = 3; NTP alone solves n = 1."
-    assert good["mult_rl_len_min"] == 21.0 and good["mult_ntp_greedy_max"] == pytest.approx(0.02)
-    assert good["mult_chain_verdict"].endswith("the chain is learned, and greedy decoding does not use it.")
-    assert "length 21.0;" in good["mult_measured"]  # one length, not "21.0-21.0"
-
-    bad = result(ntp_acc=0.02, rl_acc=0.5, base_acc=0.6).numbers()
-    assert bad["mult_separated"] == 0
-    assert bad["mult_verdict"].startswith("The separation holds in 0 of 3 seeds")
-    assert "more NTP does as well as GRPO" in bad["mult_baseline_verdict"]
-    assert "neither reaches 0.9 at n = 3" in bad["mult_sweep_verdict"]
+def test_the_numbers_follow_the_typed_results():
+    good = result(ntp_acc=0.02, rl_acc=0.97, base_acc=0.03)
+    v = good.numbers()
+    assert v["mult_separated"] == 3
+    assert v["mult_rl_len_min"] == 21.0 and v["mult_ntp_greedy_max"] == pytest.approx(0.02)
+    assert "length 21.0;" in v["mult_measured"]  # one length, not "21.0-21.0"
+    (o,) = good.outcomes()
+    assert o.status is Status.SCALED  # 3 digits at p_cot = 0.25: below the paper's case
+    assert good.sweep_table().separated.tolist() == [False, False, True]  # n = 1, 2, 3
+    # GRPO at 0.9 no longer counts as solved: one threshold, SOLVED
+    almost = result(ntp_acc=0.02, rl_acc=0.9, base_acc=0.03)
+    assert almost.numbers()["mult_separated"] == 0
+    assert almost.outcomes()[0].status is Status.PARTLY  # NTP fails with the chain learned
     # NTP that already solves it is no separation either
-    solved = result(ntp_acc=0.95, rl_acc=1.0, base_acc=0.95).numbers()
-    assert solved["mult_separated"] == 0
-    assert solved["mult_chain_verdict"].endswith("(the chain is at least 0.5 right in 3 of the 3).")
+    solved = result(ntp_acc=0.97, rl_acc=1.0, base_acc=0.97)
+    assert solved.numbers()["mult_separated"] == 0
+    assert solved.outcomes()[0].status is Status.NOT_REPRODUCED
+    # the verdict sentences are rendered from the same booleans as the rule's
+    assert (result(0.02, 0.97, 0.03, acc_long=0.6).numbers()["mult_chain_verdict"]
+            != v["mult_chain_verdict"])
 
 
 def test_the_comparison_puts_the_papers_statement_beside_ours():
-    table = result(0.02, 0.97, 0.03).comparison()
+    table = mult.comparison(result(0.02, 0.97, 0.03))
     assert list(table.columns) == ["paper", "this book"]
     assert "38 GPU-hours" in table.loc["NTP alone, greedy", "paper"]
     assert table.loc["NTP + RL, greedy", "this book"].startswith("accuracy at least 0.970")
@@ -107,16 +117,62 @@ def test_the_comparison_puts_the_papers_statement_beside_ours():
 
 def test_without_its_runs_cached_the_cpu_page_says_what_to_run(isolated_cache):
     ex = mult.load(CPU)
-    assert isinstance(ex, mult.NotComputed) and not ex.computed
+    assert isinstance(ex, NotComputed) and not ex.computed
     assert len(ex.missing) == len(mult.runs(CPU))
     assert "make multiplication PROFILE=cpu" in ex.message
     numbers = ex.numbers()
     assert numbers["mult_computed"] is False and numbers["mult_verdict"] == ex.message
-    assert set(ex.comparison()["this book"]) == {"not computed"}
+    assert set(mult.comparison(ex)["this book"]) == {"not computed"}
+    (o,) = ex.outcomes()
+    assert o.status is Status.NOT_RUN and "make multiplication PROFILE=cpu" in o.reason
     # every value the page glues exists without the runs too
     page = (Path(__file__).parents[2] / "book" / "07_multiplication.py").read_text()
     glued = set(re.findall(r"\{glue:text\}`(\w+)`", page))
     assert glued and glued <= set(numbers), glued - set(numbers)
+
+
+def evidence(ntp=(0.02,) * 3, chain=(0.95,) * 3, rl=(0.99,) * 3, digits=3, p_cot=0.25, n=1000,
+             computed=True) -> MultiplicationEvidence:
+    return MultiplicationEvidence(computed=computed, profile="test", digits=digits, p_cot=p_cot, n=n,
+                                  model="2 x 64 GPT", ntp_samples=768_000, ntp_greedy=ntp,
+                                  ntp_long_right=chain, rl_greedy=rl)
+
+
+@pytest.mark.parametrize("e, status", [
+    pytest.param(evidence(digits=7, p_cot=0.1), Status.REPRODUCED, id="the paper's case"),
+    pytest.param(evidence(), Status.SCALED, id="3 digits"),
+    pytest.param(evidence(digits=7, p_cot=0.25), Status.SCALED, id="7 digits, common long data"),
+    pytest.param(evidence(rl=(0.99, 0.5, 0.5)), Status.PARTLY, id="one seed separates"),
+    pytest.param(evidence(rl=(0.5,) * 3), Status.PARTLY, id="NTP fails, chain learned, RL fails"),
+    pytest.param(evidence(rl=(0.5,) * 3, chain=(0.5,) * 3), Status.NOT_REPRODUCED,
+                 id="NTP fails without the chain: no control"),
+    pytest.param(evidence(ntp=(0.99,) * 3, rl=(1.0,) * 3), Status.NOT_REPRODUCED,
+                 id="NTP solves it"),
+    pytest.param(evidence(rl=(0.94,) * 3, chain=(0.0,) * 3), Status.NOT_REPRODUCED,
+                 id="just short of SOLVED"),
+    pytest.param(evidence(ntp=(), chain=(), rl=(), computed=False), Status.NOT_RUN,
+                 id="not cached"),
+    pytest.param(MultiplicationEvidence.null(), Status.NOT_REPRODUCED, id="null"),
+    pytest.param(dataclasses.replace(MultiplicationEvidence.null(), ntp_greedy=(0.0,) * 3),
+                 Status.NOT_REPRODUCED, id="null, NTP at zero"),
+])
+def test_the_rule_reaches_each_status(e, status):
+    o = judge_multiplication(e)
+    assert o.status is status, o.reason
+    assert not o.ours and o.claim == "multiplication"
+    assert set(o.thresholds) == {"FAILED", "SOLVED", "KNOWN", "Z"}
+    assert o.scale.met == (e.digits >= 7 and e.p_cot <= 0.1)
+    json.dumps(o.to_json(), allow_nan=False)
+    if status is Status.NOT_RUN:
+        assert "make multiplication PROFILE=test" in o.reason
+    else:
+        assert "1/2" in o.measured  # this format's greedy threshold, said
+
+
+def test_the_null_build_gets_no_credit():
+    evidence_class = typing.get_type_hints(judge_multiplication)["e"]
+    assert not judge_multiplication(evidence_class.null()).status.credit
+    assert "companion.experiments.multiplication.judge_multiplication" in verdicts.RULES
 
 
 def test_settings_show_the_profile_beside_the_paper_profile():
