@@ -225,7 +225,8 @@ ex.samples.set_index(["learner", "d", "seed"])
 # **(ours)** Why a power of $d$ is expected with RL after NTP: each round refits a
 # polynomial-size model, and at a fixed $p_{cot}$ the number of rounds depends on $p_{cot}$, not
 # on $d$. Whether the measured costs follow a power rather than an exponential is judged by fitting
-# both to them: {glue:text}`status_linear_samples`. With $p_{cot} = d^{-\kappa}$ every phase needs about $1/p_{cot}$ times more sequences
+# both to them: {glue:text}`status_linear_samples`. With $p_{cot} = d^{-\kappa}$ every phase
+# needs about $1/p_{cot}$ times more sequences
 # for the same long demonstrations, and a few more rounds, so the fitted power should rise by
 # about $\kappa$ (reconstructed); here it rose by {glue:text}`lin_kappa_rise:.2f` at
 # $\kappa =$ {glue:text}`lin_kappa:g` and by {glue:text}`lin_steep_rise:.2f` at
