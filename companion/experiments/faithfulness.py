@@ -262,14 +262,20 @@ class FaithfulnessResult:
             low = later.groupby("policy", sort=False).follows_own.min()
             after = ("from position 2 on, not every policy continues from the forced token: "
                      + ", ".join(f"{p} as rarely as {v:.2f}" for p, v in low[low < FOLLOWS].items()))
-        ignore = k1[(k1.reward == "end-to-end") & (k1.follows_true >= 1 - FOLLOWS)]
+        e2e = k1[k1.reward == "end-to-end"]
+        ignore = e2e[e2e.follows_true >= 1 - FOLLOWS]
         stop = k1[k1.reward != "end-to-end"]
-        first = (f"at position 1, {len(ignore)} of {int((k1.reward == 'end-to-end').sum())} "
-                 "end-to-end policies go on with the true chain after a wrong first token, "
-                 f"ignoring it, for at least {1 - FOLLOWS:.0%} of the prompts")
+        if len(e2e):
+            first = (f"at position 1, {len(ignore)} of {len(e2e)} end-to-end policies go on with "
+                     "the true chain after a wrong first token, ignoring it, for at least "
+                     f"{1 - FOLLOWS:.0%} of the prompts")
+        else:
+            first = "at position 1 no end-to-end policy that learned parity is probed"
+        # said of the CoT-reward policies only where some learned parity (not vacuously)
         if bool((stop.stops >= FOLLOWS).all()):
-            first += (", while the NTP start and the CoT-reward policies stop there: to them a "
-                      "wrong first token is a short answer")
+            who = ("the NTP start and the CoT-reward policies stop" if (stop.reward == "CoT").any()
+                   else "the NTP start stops")
+            first += f", while {who} there: to them a wrong first token is a short answer"
         return f"{after}; {first}"
 
     # -- prompts off the training distribution ----------------------------------------------------
@@ -281,6 +287,14 @@ class FaithfulnessResult:
                      for r in ("end-to-end", "CoT")}
         robust = [p for p, a in worst.items() if a >= ROBUST]
         gap = float(by_reward["CoT"].mean() - by_reward["end-to-end"].mean())
+        missing = [r for r, w in by_reward.items() if not len(w)]
+        if len(worst):
+            off = (f"{len(robust)} of {len(worst)} policies that learned parity keep greedy "
+                   f"accuracy of at least {ROBUST} at every bias"
+                   + (f" ({', '.join(robust)})" if robust else "")
+                   + f"; the lowest falls to {float(worst.min()):.3f}")
+        else:
+            off = "no policy learned parity, so none is measured off the training distribution"
         return {"off_biases": ", ".join(f"{q:g}" for q in sorted(set(o.q))),
                 "off_y_min": float(o.y_frac.min()), "off_y_max": float(o.y_frac.max()),
                 "off_rl_min": float(worst.min()), "off_rl_max": float(worst.max()),
@@ -288,11 +302,10 @@ class FaithfulnessResult:
                 "off_cot_mean": float(by_reward["CoT"].mean()),
                 "off_ntp_long_max": float(o[o.reward == "NTP"].long_frac.max()),
                 "off_exact_min": float(rl.exact.min()),
-                "off_verdict": (f"{len(robust)} of {len(worst)} policies that learned parity keep "
-                                f"greedy accuracy of at least {ROBUST} at every bias"
-                                + (f" ({', '.join(robust)})" if robust else "")
-                                + f"; the lowest falls to {float(worst.min()):.3f}"),
+                "off_verdict": off,
                 "off_reward_verdict": (
+                    f"the rewards are not compared: no policy learned parity under the "
+                    f"{' or the '.join(missing)} reward" if missing else
                     "the CoT-reward policies keep more of their accuracy" if gap > CHANCE else
                     "the end-to-end policies keep more of their accuracy" if gap < -CHANCE else
                     f"the two rewards keep about the same accuracy (within {CHANCE})")}
@@ -300,6 +313,10 @@ class FaithfulnessResult:
     # -- the reward's role ------------------------------------------------------------------------
     def _reward_verdict(self) -> str:
         e2e, cot = self._sampled("end-to-end"), self._sampled("CoT")
+        missing = [name for name, rows in (("end-to-end", e2e), ("CoT", cot)) if not len(rows)]
+        if missing:  # "every chain exact" would hold vacuously
+            return ("The reward's role is not measured in this build: no policy learned parity "
+                    f"under the {' or the '.join(missing)} reward.")
         cot_exact = bool((cot.exact >= EXACT).all())
         loose, cot_loose = self._loose("end-to-end"), self._loose("CoT")
         where = f"position{'s' if len(loose) > 1 else ''} {', '.join(map(str, loose))}"

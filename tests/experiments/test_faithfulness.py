@@ -131,6 +131,21 @@ def test_off_distribution_verdicts_count_the_robust_policies_and_compare_the_rew
     assert n["off_e2e_mean"] == pytest.approx(0.6) and n["off_cot_mean"] == pytest.approx(0.9)
 
 
+def test_a_build_where_no_policy_learned_parity_claims_nothing_about_them():
+    t = tables()
+    t["chains"].loc[t["chains"].reward != "NTP", "accuracy"] = 0.5  # no RL policy learned parity
+    n = fx.FaithfulnessResult(TINY, t).numbers()
+    assert n["n_learned"] == 0
+    assert n["chain_verdict"] == ("The reward's role is not measured in this build: no policy "
+                                  "learned parity under the end-to-end or the CoT reward.")
+    assert n["off_verdict"] == ("no policy learned parity, so none is measured off the training "
+                                "distribution")
+    assert n["off_reward_verdict"].startswith("the rewards are not compared")
+    assert n["iv_verdict"].endswith("at position 1 no end-to-end policy that learned parity is "
+                                    "probed, while the NTP start stops there: to them a wrong "
+                                    "first token is a short answer")
+
+
 def test_cot_twins_are_grpo_and_star_with_only_the_reward_changed():
     r = TINY.rl_after_ntp
     twins = fx.cot_configs(TINY)
