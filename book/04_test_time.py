@@ -142,11 +142,11 @@ plots.accuracy_vs_samples(ex.leaps, hue="chain")
 # {glue:text}`blocks_coin:.3f`; measured: {glue:text}`blocks_coin_verdict`. Its verdict:
 # {glue:text}`blocks_verdict`
 #
-# So neither reading, as built, can decide the paper's claim: by chapter 1's argument both keep the
-# threshold at $1/3$ whatever the budget, and the paper's own encoding is not known to us. The
-# scorecard therefore gives credit only if a reading does generalize while the full chain stays at
-# chance, and otherwise marks the claim not testable as built; here:
-# {glue:text}`leap_status`.
+# So neither reading, as built, can decide the paper's claim: by chapter 1's argument
+# (reconstructed) both keep the threshold at $1/3$ whatever the budget, and the paper's own
+# encoding is not known to us. The scorecard therefore gives credit only if a reading does
+# generalize while the full chain stays at chance, and otherwise marks the claim not testable as
+# built; here: {glue:text}`leap_status`.
 #
 # ## A length penalty
 #
@@ -262,7 +262,7 @@ ex.chains.off_table().round(3)
 # | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | the first round: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds {glue:text}`star_gap_rounds`: {glue:text}`star_gap3:.3f` | {glue:text}`star_recursion_status` |
 # | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` (every second running parity), {glue:text}`blocks_acc:.3f` (the parity of every two bits; both readings ours) | {glue:text}`leap_status` |
 # | which chain RL learns | (ours) | sampled long answers exact: {glue:text}`chain_e2e_min:.3f`-{glue:text}`chain_e2e_max:.3f` (end-to-end reward), {glue:text}`chain_cot_min:.3f`-{glue:text}`chain_cot_max:.3f` (CoT reward) | no status: a question of ours |
-# | length penalty | (reviewers' question) | $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` | {glue:text}`length_penalty_status` |
+# | length penalty | (reviewers' question) | without: {glue:text}`pen_control_acc:.3f`; $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` | {glue:text}`length_penalty_status` |
 #
 # The scale differs: this build ran {glue:text}`scale_ours`, while the paper trains transformers
 # from scratch (depth 2, 4 or 8, width 128 or 256, 3 seeds, $d$ up to 50; which size went with
