@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .experiments import CLAIMS
-from .verdicts import JSON_MIME, OUTCOMES, THRESHOLDS, Outcome, Status, loads
+from .verdicts import JSON_MIME, OUTCOMES, THRESHOLDS, Outcome, Status, loads, record
 
 GLUE_MIME = "application/papermill.record/"  # how myst-nb records a glued value in a notebook
 FIGURE = "scorecard_values.png"  # the page's figure, written beside it
@@ -58,7 +58,7 @@ def records(notebook: Path) -> dict[str, dict]:
             name = out.get("metadata", {}).get("scrapbook", {}).get("name")
             data = out.get("data", {}).get(GLUE_MIME + JSON_MIME)
             if name is not None and data is not None:
-                found[name] = data
+                found[name] = record(data)
     return found
 
 

@@ -159,7 +159,9 @@ def doc(fn: Callable) -> str:
 
 # --- to the page ------------------------------------------------------------------------------------------
 OUTCOMES = "outcomes"  # the glued JSON record holding a chapter's outcomes
-JSON_MIME = "application/json"  # glued records carry their data as JSON, never as a repr to parse
+# glued records carry their data as JSON text under this type, never as a repr to parse (a notebook
+# keeps a glued value's data as a string: nbformat refuses an object there)
+JSON_MIME = "application/vnd.companion.record+json"
 
 
 def dumps(outcomes: Iterable[Outcome]) -> list[dict]:
@@ -169,18 +171,23 @@ def dumps(outcomes: Iterable[Outcome]) -> list[dict]:
     return data
 
 
+def record(data: str | list[str]) -> dict:
+    """A glued record's data, as a notebook keeps it (JSON text, maybe split in lines)."""
+    return json.loads("".join(data) if isinstance(data, list) else data)
+
+
 def loads(data: Iterable[Mapping]) -> list[Outcome]:
     return [Outcome.from_json(d) for d in data]
 
 
 class _Record:
-    """A value IPython displays as JSON (what ``myst_nb.glue`` records under ``JSON_MIME``)."""
+    """A value IPython displays as JSON text (what ``myst_nb.glue`` records under ``JSON_MIME``)."""
 
     def __init__(self, data: dict):
         self.data = data
 
-    def _repr_json_(self) -> dict:
-        return self.data
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {JSON_MIME: json.dumps(self.data, allow_nan=False)}
 
     def __repr__(self) -> str:
         return f"<{len(self.data)} JSON fields>"

@@ -42,7 +42,7 @@ def notebook(path: Path, records: dict, text: dict | None = None) -> Path:
     """A notebook as papermill leaves it, holding JSON ``records`` and plain glued ``text``."""
     outputs = [{"output_type": "display_data", "metadata": {"scrapbook": {
         "name": k, "mime_prefix": scorecard.GLUE_MIME}}, "data": {
-        scorecard.GLUE_MIME + verdicts.JSON_MIME: v,
+        scorecard.GLUE_MIME + verdicts.JSON_MIME: json.dumps(v),
         scorecard.GLUE_MIME + "text/plain": "<record>"}} for k, v in records.items()]
     outputs += [{"output_type": "display_data", "metadata": {"scrapbook": {
         "name": k, "mime_prefix": scorecard.GLUE_MIME}}, "data": {

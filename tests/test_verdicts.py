@@ -75,7 +75,9 @@ def test_an_outcome_with_nan_is_refused_before_it_reaches_a_notebook():
 
 def test_a_glued_record_is_json_not_a_repr_to_parse():
     bundle, _ = format_display_data(verdicts._Record({"a": 1, "b": [0.5, None]}))
-    assert bundle[verdicts.JSON_MIME] == {"a": 1, "b": [0.5, None]}
+    text = bundle[verdicts.JSON_MIME]
+    assert isinstance(text, str)  # nbformat keeps a glued value's data only as text
+    assert verdicts.record(text) == verdicts.record([text[:5], text[5:]]) == {"a": 1, "b": [0.5, None]}
 
 
 def test_numbers_become_json_primitives():
@@ -92,3 +94,12 @@ def test_a_rule_without_its_words_is_refused():
 
     with pytest.raises(ValueError, match="docstring"):
         verdicts.rule(judge_nothing)
+
+
+def test_a_glued_record_is_a_valid_notebook_output():
+    nbformat = pytest.importorskip("nbformat")
+    bundle, _ = format_display_data(verdicts._Record({"outcomes": verdicts.dumps([outcome()])}))
+    prefix = "application/papermill.record/"  # as myst_nb.glue(..., display=False) records it
+    out = nbformat.v4.new_output("display_data", data={prefix + k: v for k, v in bundle.items()})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[out])])
+    nbformat.validate(nb)
