@@ -172,14 +172,20 @@ def test_the_tiny_build_where_nothing_is_learned_gives_no_credit():
     outcomes = [o for name, nb in built().items() if int(name[:2]) in scorecard.CLAIMS
                 for o in scorecard.chapter_outcomes(name, nb)]
     assert {o.chapter for o in outcomes} == {c.name for c in run.chapters()} - {"01_setup"}
-    credited = {o.claim: (o.status.value, o.reason) for o in outcomes
-                if o.status.credit and o.claim not in TINY_EXCEPTIONS}
+    credited = {o.claim: (o.status.value, o.reason) for o in outcomes if o.status.credit
+                and not (o.claim in TINY_EXCEPTIONS and o.status in TINY_EXCEPTIONS[o.claim][0])}
     assert not credited, f"the tiny build (nothing learned) earns credit: {credited}"
     html = BOOK / "book" / "scorecard.html"
     assert html.is_file(), f"the built book has no scorecard page: {html}"
     text = re.sub(r"<[^>]+>", " ", html.read_text())
-    assert "the paper's claims: " in text and not re.search(r"\bnan\b", text)
+    assert re.search(r"the paper\W+s claims: ", text) and not re.search(r"\bnan\b", text)
 
 
-# claims that the tiny build may still credit, each with the numbers that justify it
-TINY_EXCEPTIONS: dict[str, str] = {}
+# claims the tiny build may still credit: {claim: (the statuses allowed, why)}
+TINY_EXCEPTIONS: dict[str, tuple[set[Status], str]] = {
+    "linear_threshold": ({Status.PARTLY}, "chapter 5's linear model is fitted, not trained for "
+                         "steps: even under tiny (d = 8, 300 prompts) its chain is learned (sampled "
+                         "long answers 0.98 right at p_cot = 0.2) and it answers short at chance "
+                         "(0.483) there, so the 'chance below 1/3' half holds; the switch, with "
+                         "only the sweep points 0.2 and 0.5, is not located at 1/3: partly"),
+}
