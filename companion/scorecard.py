@@ -189,15 +189,18 @@ def figure(outcomes: list[Outcome], path: Path) -> bool:
     fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 1.25 * rows + 0.4), squeeze=False,
                              facecolor="white")
     for ax, o in zip(axes.flat, shown):
-        top = max(o.value, o.target, 1e-9) * 1.25
+        # a proportion on [0, 1]; anything else (a length, a slope) up to a quarter past the larger
+        high = max(o.value, o.target)
+        top = 1.05 if 0 <= min(o.value, o.target) and high <= 1 else 1.25 * high
         ax.barh([0], [o.value], color=COLOUR[o.status], height=0.6)
         ax.axvline(o.target, color="black", lw=1.2, ls="--")
         ax.set_xlim(min(0.0, o.value, o.target), top)
         ax.set_yticks([])
         ax.set_title(o.title, fontsize=8, loc="left")
         ax.tick_params(axis="x", labelsize=7)
-        ax.text(0.98, 0.5, f"{o.value:.3g} vs {o.target:.3g}", transform=ax.transAxes,
-                ha="right", va="center", fontsize=7)
+        ax.text(0.99, 0.92, f"{o.value:.3g} (threshold {o.target:.3g})", transform=ax.transAxes,
+                ha="right", va="top", fontsize=7,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1})
     for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLOUR[s]) for s in Status]
