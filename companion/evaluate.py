@@ -77,18 +77,3 @@ def coin(model: GPT, task: ParityMixture, n_prompts: int, seed: int) -> dict:
     same = task.parity(bits) == c1[:, 0]
     return {"first_c1": float(first.gather(1, c1).mean()), "continue": float(cont.mean()),
             "continue_y_same": float(cont[same].mean()), "continue_y_differs": float(cont[~same].mean())}
-
-
-def verdict(measured, predicted, tol: float, skip=lambda key: False) -> str:
-    """A sentence comparing measured values (a Series indexed by a setting) with predictions.
-
-    Used by chapters so the text says what was measured, not what we hoped: it lists the
-    settings whose measurement is more than ``tol`` away from the prediction.
-    """
-    off = [(k, m, p) for k, m, p in zip(measured.index, measured.values, predicted)
-           if not skip(k) and abs(m - p) > tol]
-    n = sum(1 for k in measured.index if not skip(k))
-    if not off:
-        return f"all {n} settings away from the threshold are within {tol} of it"
-    listed = ", ".join(f"{k:g} (measured {m:.3f}, predicted {p:.3f})" for k, m, p in off)
-    return f"{len(off)} of {n} settings away from the threshold are off by more than {tol}: {listed}"

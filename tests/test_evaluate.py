@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from companion.config import EvalConfig, TaskConfig
-from companion.evaluate import decode_metrics, evaluate, verdict
+from companion.evaluate import decode_metrics, evaluate
 from companion.model import GPT
 from companion.profiles import get_profile
 from companion.task import EOS, PAD, VOCAB_SIZE, ParityMixture
@@ -44,13 +44,6 @@ def test_evaluate_is_seeded_and_returns_one_row_per_decoding():
     b = evaluate(model, task, EvalConfig(n_prompts=50, seed=5))
     assert [r["decoding"] for r in a] == ["greedy", "sampled"]
     pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))  # (NaN-aware)
-
-
-def test_verdict_lists_what_is_off():
-    s = pd.Series([0.5, 0.9, 1.0], index=[0.1, 0.3, 0.5])
-    assert verdict(s, [0.5, 0.5, 1.0], 0.05, skip=lambda p: abs(p - 1 / 3) < 0.05).startswith("all 2")
-    msg = verdict(s, [0.6, 0.5, 1.0], 0.05)
-    assert msg.startswith("2 of 3") and "0.1 (measured 0.500, predicted 0.600)" in msg
 
 
 class BayesModel(torch.nn.Module):
