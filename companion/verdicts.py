@@ -61,9 +61,11 @@ def se(p: float, n: int) -> float:
 
 
 def rose(before: float, after: float, n_before: int, n_after: int | None = None) -> bool:
-    """``after`` is above ``before`` by more than ``Z`` standard errors of their difference."""
+    """``after`` is above ``before`` by more than ``Z`` standard errors of their difference, the
+    two proportions pooled (so that 0 of 2 -> 2 of 2, where each alone has no spread, is noise)."""
     n_after = n_before if n_after is None else n_after
-    band = Z * math.hypot(se(before, n_before), se(after, n_after))
+    pooled = (before * n_before + after * n_after) / (n_before + n_after)
+    band = Z * se(pooled, 1) * math.sqrt(1 / n_before + 1 / n_after)
     return after - before > max(band, 1e-12)
 
 

@@ -36,6 +36,8 @@ def test_the_standard_error_is_the_binomial_one_and_refuses_no_prompts():
     (0.0, 0.0, 100, False),  # no spread at all: equal is not a rise
     (0.0, 0.05, 100, False),  # 5 of 100 from none: inside 3 SE of 0.05
     (0.0, 0.1, 100, True),
+    (0.0, 1.0, 2, False),  # 0 of 2 -> 2 of 2: each alone has no spread, pooled it is noise
+    (0.0, 1.0, 20, True),
 ])
 def test_a_rise_counts_beyond_three_standard_errors(before, after, n, rose):
     assert verdicts.rose(before, after, n) is rose

@@ -1,7 +1,7 @@
 """companion/experiments/: each claim's runs cover its chapter. Under ``tiny``, once
 ``parallel.compute`` has trained a claim's ``runs``, its ``load`` is a pure cache read and
 executing the chapter trains nothing more; every number the chapter's text cites is one its
-``numbers()`` returns."""
+``numbers()`` returns (or a status sentence of its ``outcomes()``)."""
 
 import dataclasses
 import os
@@ -70,9 +70,10 @@ def test_a_chapter_trains_nothing_after_its_runs_are_computed(chapter, tmp_path,
         ex = claim.load(TINY)
     assert run.cached_runs() == before
     # ... and gives every number the chapter's text cites
-    numbers = ex.numbers()
+    # (and the status sentences its outcomes() glue: verdicts.glue_outcomes)
+    glued = set(ex.numbers()) | {f"status_{o.claim}" for o in ex.outcomes()}
     assert cited(chapter), "no {glue:text} citation found: is the pattern still right?"
-    missing = cited(chapter) - set(numbers)
+    missing = cited(chapter) - glued
     assert not missing, f"chapter {chapter} cites names its numbers() lacks: {sorted(missing)}"
 
     # executing the chapter adds no cached run either
