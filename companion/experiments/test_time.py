@@ -328,7 +328,8 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
     # the recursion is a closed form per round, at any d: no scale of the paper's to reach
     scale = Scale(ours=e.scale, paper="a closed form per round, at any d (the paper's "
                   "recursion; its derivation in chapter 1 is reconstructed)", met=True)
-    steps, edge = e.steps(), []
+    steps = e.steps()
+    edge: list[tuple[str, float]] = []  # (what, its z-score): the comparisons the status turned on
     rising = [s for s in steps if s.rise_z > Z]
     off = [s for s in steps if s.off_z > Z]
     if e.start_acc_long is None or e.start_acc_long < KNOWN:
@@ -343,7 +344,9 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
         reason = (f"every measurable round adds ln 2 = {ODDS_STEP:.2f} to the log-odds within "
                   f"{Z:g} SE (farthest: round {worst.round}, {worst.off_z:.1f} SE off) and "
                   f"{len(rising)} of {len(steps)} rise beyond {Z:g} SE")
-        edge = [worst.off_z, max(s.rise_z for s in steps)]
+        top = max(steps, key=lambda s: s.rise_z)
+        edge = [(f"round {worst.round} off ln 2", worst.off_z),
+                (f"round {top.round}'s rise", top.rise_z)]
         value, target = worst.off_z, Z
     elif rising or e.rose:
         raw = Status.PARTLY
@@ -352,7 +355,7 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
             reason = (f"the long fraction rises beyond {Z:g} SE, but round {worst.round} adds "
                       f"{worst.step:+.2f} to the log-odds, {worst.off_z:.1f} SE from ln 2 = "
                       f"{ODDS_STEP:.2f}")
-            edge, value = [worst.off_z], worst.off_z
+            edge, value = [(f"round {worst.round} off ln 2", worst.off_z)], worst.off_z
         else:
             reason = (f"the long fraction rises beyond {Z:g} SE, but no round measurable at both "
                       f"ends (more than {Z:g} SE from 0 and 1) rises by more than {Z:g} SE on the "
@@ -361,14 +364,17 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
         target = Z
     else:
         raw = Status.NOT_REPRODUCED
-        top = max((s.rise_z for s in steps), default=None)
+        top = max(steps, key=lambda s: s.rise_z, default=None)
         later = _range(e.measured[1:]) if len(e.measured) > 1 else MISSING
         reason = (f"the long fraction rises by no more than {Z:g} SE in any round (from "
                   f"{e.measured[0]:.3f} to {later} on {e.prompts:,} answers each)")
-        edge, value, target = ([top] if top is not None else []), number(top), Z
-    if any(abs(z - Z) <= EDGE for z in edge):
-        reason += (f"; on the edge: a deciding z-score lies within {EDGE:g} SE of {Z:g}, and "
-                   "another build may land on the other side")
+        if top is not None:
+            edge = [(f"round {top.round}'s rise", top.rise_z)]
+        value, target = (top.rise_z if top else None), Z
+    near = [f"{what}: {z:.1f} SE" for what, z in edge if abs(z - Z) <= EDGE]
+    if near:
+        reason += (f"; on the edge ({', '.join(near)}, within {EDGE:g} of {Z:g}): another build "
+                   "may land on the other side")
     predicted = e.predicted
     first = (f"round 1: {e.measured[1]:.3f} measured against {predicted[1]:.3f} predicted, from "
              f"{e.measured[0]:.3f}" if len(e.measured) > 1 else f"the start: {e.measured[0]:.3f}")
@@ -553,8 +559,8 @@ def judge_leap(e: LeapEvidence) -> Outcome:
 # --- a length penalty (ours) --------------------------------------------------------------------
 @dataclass(frozen=True)
 class LengthPenaltyEvidence:
-    """GRPO from the NTP start without a penalty (the control: chapter 3's first GRPO seed's run) and
-    with the lowest and the highest penalty: final greedy accuracy and lengths."""
+    """GRPO from the NTP start without a penalty (the control: chapter 3's first GRPO seed's run)
+    and with the lowest and the highest penalty: final greedy accuracy and lengths."""
 
     prompts: int  # greedy answers per evaluation
     lo: float  # the lowest penalty (below 1/2: the chain still pays)
