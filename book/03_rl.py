@@ -201,7 +201,7 @@ plots.rl_curves(histories(ex.hot_star), hue="run", title="STaR at a high samplin
 # | REINFORCE and STaR across NTP seeds | 3 seeds | final {glue:text}`reinforce_across_min:.3f`-{glue:text}`reinforce_across_max:.3f` (REINFORCE), {glue:text}`star_across_min:.3f`-{glue:text}`star_across_max:.3f` (STaR) |
 # | REINFORCE / STaR | also succeed | {glue:text}`reinforce_final:.3f` / {glue:text}`star_final:.3f` |
 # | more NTP, same compute | (not in the paper; ours) | best {glue:text}`baseline_max:.3f` |
-# | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_final:.3f`, length {glue:text}`early_len:.1f` |
+# | RL from a too-early NTP checkpoint | can lengthen without generalizing | {glue:text}`early_key` |
 # | $p_{cot} = 0.01$ | length still increases, from almost every checkpoint | one checkpoint, after {glue:text}`rare_long:,.0f` long demonstrations: sampled answers long {glue:text}`rare_long_frac0:.3f` to {glue:text}`rare_long_frac1:.3f` |
 # | STaR, high temperature, end-to-end reward | fails | {glue:text}`hot_e2e:.3f` (CoT reward: {glue:text}`hot_cot:.3f`; usual temperature: {glue:text}`hot_cool:.3f`) |
 #

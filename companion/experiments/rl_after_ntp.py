@@ -257,8 +257,9 @@ def _rl_outcome(e: RLEvidence, fn: Callable, claim: str, name: str, statement: s
         reason += (f"; below the claim's scale (d = {e.d}, {_count(n_ntp, 'NTP seed')}; the "
                    f"paper: d = {PAPER_D}, {PAPER_SEEDS} seeds): a scaled analogue")
     reached = [r for r in e.reach if r is not None]
-    reach = (f"after {min(reached):,.0f} to {max(reached):,.0f} responses" if reached else
-             f"never within {e.responses:,} responses")
+    reach = (f"never within {e.responses:,} responses" if not reached else
+             f"after {min(reached):,.0f} responses" if min(reached) == max(reached) else
+             f"after {min(reached):,.0f} to {max(reached):,.0f} responses")
     measured = (f"from starts at greedy {_range(e.start_greedy)} (d = {e.d}, p_cot = {e.p_cot:g}): "
                 f"final greedy {_range(e.seed_final)} over {_count(n_seeds, 'RL seed')}, "
                 f"{len(reached)} of {n_seeds} reached {SOLVED:g} ({reach}); from the other "
@@ -344,15 +345,15 @@ def judge_hot_star(e: HotStarEvidence) -> Outcome:
     if not fails:
         raw, why = Status.NOT_REPRODUCED, "hot STaR with the end-to-end reward does not fail"
     elif not cool:
-        raw, why = Status.NOT_REPRODUCED, ("STaR fails at the usual temperature too: the "
-                                           "control shows no capacity, so the hot failure is "
+        raw, why = Status.NOT_REPRODUCED, ("STaR fails at the usual temperature too, so the "
+                                           "control shows no capacity and the hot failure is "
                                            "not the heat's")
     elif cot:
-        raw, why = Status.REPRODUCED, ("the hot failure is the end-to-end reward's: both controls "
-                                       "hold")
+        raw, why = Status.REPRODUCED, ("both controls hold, so the hot failure is the "
+                                       "end-to-end reward's")
     else:
-        raw, why = Status.PARTLY, ("the hot failure is the heat's, but the CoT reward fails hot "
-                                   "too: the reward is not shown to be the cause")
+        raw, why = Status.PARTLY, ("the hot failure is the heat's, but hot STaR fails with the "
+                                   "CoT reward too, so the reward is not shown to be the cause")
     scale = Scale(ours=f"d = {e.d}; T = {e.hot_temperature:g} against {e.temperature:g}; "
                        f"{_count(e.n_seeds, 'RL seed')} each",
                   paper="d = 50 (its temperature not known to us); 3 seeds",
@@ -777,6 +778,7 @@ class RLAfterNTPResult:
         # one RL solves from, RL lengthened the greedy answers (beyond Z SE) at chance; short of
         # it, it lengthened them and accuracy left chance without reaching SOLVED
         r = EarlyReading.of(e)
+        out["early_key"] = judge_too_early(e).key  # the checkpoint the rule turned on
         middle = [f"NTP step {e.steps[i]}" for i in r.middle]
         partway = [f"from NTP step {e.steps[i]} RL lengthened the greedy answers (long "
                    f"{e.long_before[i]:.2f} to {e.long_after[i]:.2f}) while greedy accuracy rose to "
