@@ -30,6 +30,7 @@ from ..model import GPT
 from ..objective import Rollout, response_mask, rl_objective, star_keep
 from ..parallel import Run
 from ..tasks import Task, make_task
+from ..verdicts import SOLVED
 from .data import PromptStream
 from .ntp import ntp_run, start_of
 from .shell import EvalEvery, frozen_copy, optimizer, trainer
@@ -207,7 +208,7 @@ def rl_task(run: RLRunConfig) -> Run:
     return Run("rl", run, train_rl, (run,), needs=(ntp_run(run.start),))
 
 
-def summarize(results: dict[str, RLResult], accuracy: float = 0.95) -> pd.DataFrame:
+def summarize(results: dict[str, RLResult], accuracy: float = SOLVED) -> pd.DataFrame:
     """One row per run: responses to reach ``accuracy``, final greedy accuracy and length."""
     rows = []
     for name, res in results.items():
