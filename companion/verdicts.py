@@ -31,6 +31,13 @@ SHORT = 2.0  # median greedy response length below this (tokens before <eos>): a
 CALIBRATED = 0.05  # a measured probability within this of its closed form: "as predicted"
 Z = 3.0  # a difference counts when it exceeds Z binomial standard errors of the prompts counted
 
+# the paper's scale, as far as it is known: what a row must reach for more than a scaled analogue
+PAPER_D = 50  # the input size of the paper's headline (Figs. 1-3)
+PAPER_SAMPLES = 10**7  # its NTP budget: at chance "even with ~10^7 samples"
+PAPER_SEEDS = 3  # it trains its transformers with 3 seeds
+PAPER_SETUP = ("~10^7 NTP samples; transformers of depth 2, 4 or 8 and width 128 or 256, 3 seeds "
+               "(which size went with which figure is not known)")
+
 THRESHOLDS = {"SOLVED": SOLVED, "CHANCE": CHANCE, "KNOWN": KNOWN, "SHORT": SHORT,
               "CALIBRATED": CALIBRATED, "Z": Z}
 

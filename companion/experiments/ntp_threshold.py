@@ -24,8 +24,9 @@ from ..config import Profile
 from ..evaluate import coin
 from ..theory import THRESHOLD
 from ..train import NTPResult, ntp_run, results_frame
-from ..verdicts import (CALIBRATED, CHANCE, KNOWN, SHORT, SOLVED, Z, Outcome, Scale, Status,
-                        at_chance, capped, doc, number, rose, rule, se, within)
+from ..verdicts import (CALIBRATED, CHANCE, KNOWN, PAPER_D, PAPER_SAMPLES, PAPER_SETUP, SHORT,
+                        SOLVED, Z, Outcome, Scale, Status, at_chance, capped, doc, number, rose,
+                        rule, se, within)
 from . import spread
 
 COIN_PROMPTS, COIN_SEED = 2000, 7  # fresh prompts, not the evaluation's (EvalConfig.seed)
@@ -33,10 +34,7 @@ COIN_PROMPTS, COIN_SEED = 2000, 7  # fresh prompts, not the evaluation's (EvalCo
 # sweep points this close to 1/3 are not counted: there a finite run may land on either side
 # (the continuation probability 2p/(1+p) is close to 1/2); they get more seeds instead
 NEAR = 0.05
-PAPER_D = 50  # the input size of the paper's headline claim
-PAPER_SAMPLES = 10**7  # the paper's headline budget: NTP at chance "even with ~10^7 samples"
-PAPER_SCALE = ("d = 50; ~10^7 NTP samples; transformers of depth 2, 4 or 8 and width 128 or 256, "
-               "which one for Fig. 2 not known; 3 seeds (paper)")
+PAPER_SCALE = f"d = {PAPER_D}; {PAPER_SETUP} (paper)"
 CHAPTER = "02_ntp"
 P_LOW, P_HIGH = 0.1, 0.5  # the sweep points the chapter's text quotes (one each side of 1/3)
 

@@ -24,8 +24,9 @@ from ..evaluate import evaluate
 from ..flops import ntp_flops, rl_flops
 from ..theory import THRESHOLD
 from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
-from ..verdicts import (CALIBRATED, CHANCE, KNOWN, SHORT, SOLVED, Z, Outcome, Scale, Status,
-                        at_chance, capped, doc, number, rose, rule, se, within)
+from ..verdicts import (CALIBRATED, CHANCE, KNOWN, PAPER_D, PAPER_SEEDS, SHORT, SOLVED, Z,
+                        Outcome, Scale, Status, at_chance, capped, doc, number, rose, rule, se,
+                        within)
 from . import spread
 
 def start_config(prof: Profile, ntp_seed: int | None = None) -> NTPRunConfig:
@@ -115,8 +116,6 @@ def runs(prof: Profile) -> dict[str, parallel.Run]:
 
 # --- the claims' verdicts -------------------------------------------------------------------------
 CHAPTER = "03_rl"
-PAPER_D = 50  # the d of the paper's RL claims (its headline, Fig. 1 right, Fig. 3)
-PAPER_SEEDS = 3  # the paper trains its transformers with 3 seeds
 PAPER_RARE_P_COT = 0.01  # the paper's rarest long data
 # The RL claims' own scale: d = 50 (a smaller d is a shorter, easier chain) and 3 NTP seeds (the
 # paper's 3 seeds; a result from one NTP run may hang on that run). p_cot < 1/3 is a control, not

@@ -27,8 +27,9 @@ from ..config import NTPRunConfig, Profile, RLConfig, with_
 from ..evaluate import coin
 from ..theory import THRESHOLD, continue_prob, first_c1_prob, star_long_fractions, star_step
 from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task
-from ..verdicts import (CALIBRATED, CHANCE, KNOWN, SHORT, SOLVED, Z, Outcome, Scale, Status,
-                        at_chance, both, capped, doc, number, rose, rule, se)
+from ..verdicts import (CALIBRATED, CHANCE, KNOWN, PAPER_D, PAPER_SETUP, SHORT, SOLVED, Z,
+                        Outcome, Scale, Status, at_chance, both, capped, doc, number, rose, rule,
+                        se)
 from . import faithfulness, spread
 from .ntp_threshold import COIN_PROMPTS, COIN_SEED
 from .rl_after_ntp import algorithm_configs, hot_star_configs, start_config
@@ -93,9 +94,6 @@ def star_round_table(res: RLResult) -> pd.DataFrame:
 
 # --- the claims' verdicts -----------------------------------------------------------------------
 CHAPTER = "04_test_time"
-PAPER_D = 50  # the paper's d (its headline, Fig. 3): the length and leap-2 claims' own scale
-PAPER_SETUP = ("~10^7 NTP samples; transformers of depth 2, 4 or 8 and width 128 or 256, 3 seeds "
-               "(which size went with which figure is not known)")
 ODDS_STEP = math.log(2)  # one STaR round adds ln 2 to the log-odds of a long answer (odds double)
 # a z-score within this many standard errors of Z: the verdict sits on the edge, and a build on
 # another machine may land on the other side of it (the reason says so)
