@@ -48,7 +48,7 @@ class ScorecardError(RuntimeError):
     """A built chapter lacks a record the page reads."""
 
 
-# --- reading the executed notebooks -------------------------------------------------------------
+# --- reading the executed notebooks ---------------------------------------------------------------
 def records(notebook: Path) -> dict[str, dict]:
     """{name: data} of every JSON record an executed notebook glued (``verdicts.glue_json``)."""
     nb = json.loads(Path(notebook).read_text())
@@ -71,7 +71,7 @@ def chapter_outcomes(name: str, notebook: Path) -> list[Outcome]:
     return loads(rec[OUTCOMES][OUTCOMES])
 
 
-# --- the findings of our own: measured, no status ---------------------------------------------------
+# --- the findings of our own: measured, no status -------------------------------------------------
 @dataclass(frozen=True)
 class Finding:
     """A question of ours beyond the paper's claims, and what this build measured: no status
@@ -85,15 +85,16 @@ class Finding:
 
     @property
     def reads(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(self.measured) if f))
+        fields = string.Formatter().parse(self.measured)
+        return tuple(dict.fromkeys(f for _, f, _, _ in fields if f))
 
 
 FINDINGS: tuple[Finding, ...] = (
     Finding("Which chain RL learns", "04_test_time", "Exact chains, position by position",
             "Are the RL policies' long answers the chain they were shown, token for token?",
             "sampled long answers exact: {chain_e2e_min:.3f} to {chain_e2e_max:.3f} (end-to-end "
-            "reward), {chain_cot_min:.3f} to {chain_cot_max:.3f} (CoT reward), {chain_ntp:.3f} (NTP "
-            "start); end-to-end reward: {chain_loose_text}. {chain_verdict}"),
+            "reward), {chain_cot_min:.3f} to {chain_cot_max:.3f} (CoT reward), {chain_ntp:.3f} "
+            "(NTP start); end-to-end reward: {chain_loose_text}. {chain_verdict}"),
     Finding("A forced wrong token", "04_test_time", "A wrong token forced in",
             "Is each chain token computed from the previous one, or from the prompt?",
             "from position 2 on, the policies continue from a forced wrong token at least "
@@ -128,7 +129,7 @@ def finding_measured(f: Finding, numbers: Mapping | None) -> str:
     return _Cells().vformat(f.measured, (), {k: numbers[k] for k in f.reads})
 
 
-# --- rendering ------------------------------------------------------------------------------------------
+# --- rendering ------------------------------------------------------------------------------------
 def cell(text: str) -> str:
     """Text fit for one table cell: no column or line breaks."""
     return " ".join(str(text).replace("|", "\\|").split())
@@ -214,7 +215,7 @@ def figure(outcomes: list[Outcome], path: Path) -> bool:
 
 def scorecard_page(built: Mapping[str, list[Outcome]], numbers: Mapping[str, Mapping],
                    profile: str, figure_file: str | None = None) -> str:
-    """The MyST page from {chapter: its outcomes} and {chapter: its numbers} of the chapters built."""
+    """The MyST page from {chapter: outcomes} and {chapter: numbers} of the chapters built."""
     every = [o for name in sorted(built) for o in built[name]]
     paper = [o for o in every if not o.ours]
     ours = [o for o in every if o.ours]

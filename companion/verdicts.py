@@ -8,7 +8,8 @@ used, and the scale it ran beside the paper's. The chapter glues its outcomes as
 Three habits keep a status honest:
 
 - **positive controls**: a negative claim ("NTP stays at chance") earns credit only when a control
-  shows the capacity was there (the chain is learned); "X fails where Y succeeds" needs Y to succeed;
+  shows the capacity was there (the chain is learned); "X fails where Y succeeds" needs Y to
+  succeed;
 - **noise**: a rise, a gap or "within" is judged against the binomial standard error of the prompts
   counted (:func:`se`, :func:`rose`, :func:`within`), so that a status does not flip with the CPU;
 - **scale**: a rule that reproduces a scaled analogue of the claim (fewer samples, a smaller
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
-# --- thresholds: one constant per meaning -----------------------------------------------------------
+# --- thresholds: one constant per meaning ---------------------------------------------------------
 SOLVED = 0.95  # greedy accuracy at or above this: the task counts as solved
 CHANCE = 0.05  # greedy accuracy within this of 1/2 (a yes/no answer): at chance
 KNOWN = 0.9  # sampled long answers right at least this often: the chain is learned
@@ -58,7 +59,7 @@ class Status(str, Enum):
         return self in (Status.REPRODUCED, Status.SCALED, Status.PARTLY)
 
 
-# --- noise --------------------------------------------------------------------------------------------
+# --- noise ----------------------------------------------------------------------------------------
 def se(p: float, n: int) -> float:
     """The binomial standard error of a proportion ``p`` measured on ``n`` prompts."""
     if n <= 0:
@@ -87,7 +88,7 @@ def at_chance(acc: float, n: int) -> bool:
     return within(acc, 0.5, n, CHANCE)
 
 
-# --- the outcome -------------------------------------------------------------------------------------
+# --- the outcome ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Scale:
     """The scale a row ran at beside the paper's, and whether ours reaches the claim's own."""
@@ -139,7 +140,7 @@ class Outcome:
 
 
 def capped(status: Status, scale: Scale) -> Status:
-    """``status``, with "reproduced" lowered to "partly (scaled analogue)" below the claim's scale."""
+    """``status``, "reproduced" lowered to "partly (scaled analogue)" below the claim's scale."""
     return Status.SCALED if status is Status.REPRODUCED and not scale.met else status
 
 
@@ -148,7 +149,7 @@ def both(a: bool, b: bool) -> Status:
     return Status.REPRODUCED if a and b else Status.PARTLY if a or b else Status.NOT_REPRODUCED
 
 
-# --- rules --------------------------------------------------------------------------------------------
+# --- rules ----------------------------------------------------------------------------------------
 RULES: dict[str, Callable] = {}
 
 
@@ -166,7 +167,7 @@ def doc(fn: Callable) -> str:
     return " ".join(fn.__doc__.split())
 
 
-# --- to the page ------------------------------------------------------------------------------------------
+# --- to the page ----------------------------------------------------------------------------------
 OUTCOMES = "outcomes"  # the glued JSON record holding a chapter's outcomes
 # glued records carry their data as JSON text under this type, never as a repr to parse (a notebook
 # keeps a glued value's data as a string: nbformat refuses an object there)
@@ -227,7 +228,7 @@ def number(x: float | None) -> float | None:
 
 
 def primitive(value: object) -> object:
-    """``value`` as a JSON primitive: numpy scalars unwrapped, nan as None, other objects as text."""
+    """``value`` as a JSON primitive: numpy scalars unwrapped, nan as None, objects as text."""
     if hasattr(value, "item") and callable(value.item):  # a numpy scalar
         value = value.item()
     if isinstance(value, float):
