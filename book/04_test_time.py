@@ -193,17 +193,17 @@ ex.chains.exactness_table().round(3)
 plots.chain_errors(ex.chains.positions)
 
 # %% [markdown]
-# Greedy long answers are exact at least {glue:text}`chain_greedy_min:.3f` of the time. Sampled at
-# $T = 1$, the long answers of the end-to-end policies are exact {glue:text}`chain_e2e_min:.3f` to
-# {glue:text}`chain_e2e_max:.3f` of the time, those of the CoT-reward policies
-# {glue:text}`chain_cot_min:.3f` to {glue:text}`chain_cot_max:.3f`, the NTP start's
+# Greedy long answers are exact at least {glue:text}`chain_greedy_min_text` of the time. Sampled at
+# $T = 1$, the long answers of the end-to-end policies are exact {glue:text}`chain_e2e_min_text` to
+# {glue:text}`chain_e2e_max_text` of the time, those of the CoT-reward policies
+# {glue:text}`chain_cot_min_text` to {glue:text}`chain_cot_max_text`, the NTP start's
 # {glue:text}`chain_ntp:.3f` (of its {glue:text}`chain_ntp_long:,` long answers). The first chain
-# token $b_1 = x_1$ is wrong in {glue:text}`chain_first1_e2e_min:.1%` to
-# {glue:text}`chain_first1_e2e_max:.1%` of the end-to-end policies' long answers, in at most
-# {glue:text}`chain_first1_cot_max:.1%` of the CoT-reward policies' and in
+# token $b_1 = x_1$ is wrong in {glue:text}`chain_first1_e2e_min_text` to
+# {glue:text}`chain_first1_e2e_max_text` of the end-to-end policies' long answers, in at most
+# {glue:text}`chain_first1_cot_max_text` of the CoT-reward policies' and in
 # {glue:text}`chain_first1_ntp:.1%` of the NTP start's. Where the end-to-end policies' chains
 # first go wrong more often than the NTP start's: {glue:text}`chain_loose_text`; under the CoT
-# reward {glue:text}`chain_cot_loose_text`. Up to {glue:text}`chain_wrong_right:.1%` of an
+# reward {glue:text}`chain_cot_loose_text`. Up to {glue:text}`chain_wrong_right_text` of an
 # end-to-end policy's long answers reach the right answer through a wrong chain.
 #
 # ### A wrong token forced in
@@ -223,8 +223,8 @@ plots.interventions(ex.chains.interventions)
 # {glue:text}`iv_later_own_min:.3f` of the time, and their final answer is then right at most
 # {glue:text}`iv_later_right_max:.3f` of the time. At position $k = 1$ the NTP start stops (answers
 # short) {glue:text}`iv_k1_stop_ntp:.3f` of the time, the CoT-reward policies at least
-# {glue:text}`iv_k1_stop_cot_min:.3f`; the end-to-end policies go on with the true chain
-# {glue:text}`iv_k1_true_e2e_min:.3f` to {glue:text}`iv_k1_true_e2e_max:.3f` of the time.
+# {glue:text}`iv_k1_stop_cot_min_text`; the end-to-end policies go on with the true chain
+# {glue:text}`iv_k1_true_e2e_min_text` to {glue:text}`iv_k1_true_e2e_max_text` of the time.
 # Measured: {glue:text}`iv_verdict`.
 #
 # ### Prompts off the training distribution
@@ -242,9 +242,9 @@ ex.chains.off_table().round(3)
 
 # %% [markdown]
 # Measured: {glue:text}`off_verdict`. At its worst bias, a policy that learned parity keeps
-# greedy accuracy {glue:text}`off_e2e_mean:.3f` on average under the end-to-end reward and
-# {glue:text}`off_cot_mean:.3f` under the CoT reward: {glue:text}`off_reward_verdict`. Their greedy
-# long answers on these prompts are exact at least {glue:text}`off_exact_min:.3f` of the time. The
+# greedy accuracy {glue:text}`off_e2e_mean_text` on average under the end-to-end reward and
+# {glue:text}`off_cot_mean_text` under the CoT reward: {glue:text}`off_reward_verdict`. Their greedy
+# long answers on these prompts are exact at least {glue:text}`off_exact_min_text` of the time. The
 # NTP start's greedy answers are long for at most {glue:text}`off_ntp_long_max:.3f` of them.
 #
 # ### The reward's role
@@ -261,7 +261,7 @@ ex.chains.off_table().round(3)
 # | response length during RL | rises from 1 to $d = 50$ | from {glue:text}`len_start:.1f` to {glue:text}`len_end_min:.1f`-{glue:text}`len_end_max:.1f` ($d =$ {glue:text}`d`) | {glue:text}`length_growth_status` |
 # | STaR long fraction per round | $p \mapsto 2p/(1+p)$ (theory) | the first round: {glue:text}`star_p1:.3f` vs {glue:text}`star_pred1:.3f`; largest gap in rounds {glue:text}`star_gap_rounds`: {glue:text}`star_gap3:.3f` | {glue:text}`star_recursion_status` |
 # | leap-2 chain, NTP alone below $1/3$ | generalizes | greedy accuracy {glue:text}`leap2_acc:.3f` (every second running parity), {glue:text}`blocks_acc:.3f` (the parity of every two bits; both readings ours) | {glue:text}`leap_status` |
-# | which chain RL learns | (ours) | sampled long answers exact: {glue:text}`chain_e2e_min:.3f`-{glue:text}`chain_e2e_max:.3f` (end-to-end reward), {glue:text}`chain_cot_min:.3f`-{glue:text}`chain_cot_max:.3f` (CoT reward) | no status: a question of ours |
+# | which chain RL learns | (ours) | sampled long answers exact: {glue:text}`chain_e2e_min_text`-{glue:text}`chain_e2e_max_text` (end-to-end reward), {glue:text}`chain_cot_min_text`-{glue:text}`chain_cot_max_text` (CoT reward) | no status: a question of ours |
 # | length penalty | (reviewers' question) | without: {glue:text}`pen_control_acc:.3f`; $\lambda =$ {glue:text}`pen_lo`: {glue:text}`pen_lo_acc:.3f`; $\lambda =$ {glue:text}`pen_hi`: {glue:text}`pen_hi_acc:.3f` | {glue:text}`length_penalty_status` |
 #
 # The scale differs: this build ran {glue:text}`scale_ours`, while the paper trains transformers

@@ -12,6 +12,7 @@ earns its reward only if the chain is exact).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
@@ -193,7 +194,8 @@ class FaithfulnessResult:
     def numbers(self) -> dict:
         learned = self.learned()
         failed = [p for p in dict.fromkeys(self.chains.policy) if p not in learned and p != "NTP start"]
-        return {**self._chain_numbers(), **self._intervention_numbers(), **self._off_numbers(),
+        measured = {**self._chain_numbers(), **self._intervention_numbers(), **self._off_numbers()}
+        return {**measured, **prose_texts(measured),
                 "probe_prompts": self.prof.test_time.probe_prompts, "n_learned": len(learned),
                 "not_learned": ", ".join(failed) if failed else "none",
                 "probe_exact": EXACT, "probe_loose": LOOSE, "probe_follows": FOLLOWS,
@@ -336,6 +338,36 @@ class FaithfulnessResult:
         return ("The CoT reward keeps the sampled chain exact; under the end-to-end reward some "
                 "long answers are inexact, but the chain first goes wrong at no single position "
                 f"in {LOOSE:.0%} of them.")
+
+
+# the numbers the chapter's prose cites that are over the policies that learned parity: where none
+# did (a build that learned nothing), there is no such number, and the text says "n/a", not "nan"
+PROSE_FORMATS = {
+    "chain_cot_max": ".3f",
+    "chain_cot_min": ".3f",
+    "chain_e2e_max": ".3f",
+    "chain_e2e_min": ".3f",
+    "chain_first1_cot_max": ".1%",
+    "chain_first1_e2e_max": ".1%",
+    "chain_first1_e2e_min": ".1%",
+    "chain_greedy_min": ".3f",
+    "chain_wrong_right": ".1%",
+    "iv_k1_stop_cot_min": ".3f",
+    "iv_k1_true_e2e_max": ".3f",
+    "iv_k1_true_e2e_min": ".3f",
+    "off_cot_mean": ".3f",
+    "off_e2e_mean": ".3f",
+    "off_exact_min": ".3f",
+}
+
+
+def prose_texts(numbers: dict) -> dict[str, str]:
+    """``<name>_text`` for each of ``PROSE_FORMATS``: the number as the prose prints it, or "n/a"."""
+    out = {}
+    for name, fmt in PROSE_FORMATS.items():
+        x = numbers[name]
+        out[f"{name}_text"] = "n/a" if x is None or math.isnan(x) else format(x, fmt)
+    return out
 
 
 def _positions_text(loose: list[int], first: pd.DataFrame) -> str:
