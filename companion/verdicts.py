@@ -88,6 +88,14 @@ def at_chance(acc: float, n: int) -> bool:
     return within(acc, 0.5, n, CHANCE)
 
 
+def chain_learned(acc_long: float | None, n_long: int) -> bool:
+    """The positive control of most rules: sampled long answers right at least ``KNOWN`` of the
+    time, over enough of them to tell from a coin (outside ``CHANCE`` and ``Z`` SE of 1/2 on the
+    ``n_long`` counted): a handful of lucky long answers is not a learned chain."""
+    return (acc_long is not None and n_long > 0 and acc_long >= KNOWN
+            and not at_chance(acc_long, n_long))
+
+
 # --- the outcome ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Scale:

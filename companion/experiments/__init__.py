@@ -35,6 +35,24 @@ def spread(lo: float, hi: float, digits: int) -> str:
     return a if a == b else f"{a}-{b}"
 
 
+MISSING = "n/a"  # a number a run did not give (no long answer sampled, a level never reached)
+
+
+def number_text(x: float | None, fmt: str = ".3f") -> str:
+    """``x`` as the text prints it, or ``MISSING`` when there is none (None or nan)."""
+    return MISSING if x is None or x != x else format(x, fmt)
+
+
+def span(xs, digits: int = 3) -> str:
+    """The range of ``xs`` for the text (:func:`spread`), or ``MISSING`` when there are none."""
+    return spread(min(xs), max(xs), digits) if len(xs) else MISSING
+
+
+def plural(n: int, noun: str) -> str:
+    """"1 RL seed", "3 RL seeds"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """The Wilson score interval (95% at z = 1.96) of a proportion of ``k`` successes in ``n``:
     unlike the normal approximation it stays inside [0, 1] and is not empty at k = 0 or n."""

@@ -24,7 +24,7 @@ from .. import llm, parallel, runtime
 from ..config import LLMConfig, Profile
 from ..parallel import Run
 from ..verdicts import Z, Outcome, Scale, Status, at_chance, capped, doc, number, rule
-from . import spread, wilson
+from . import plural, spread, wilson
 from .not_computed import NotComputed, missing
 
 
@@ -340,10 +340,6 @@ def _range(rows: list[dict], key: str) -> str:
     return spread(min(vals), max(vals), 2) if vals else "n/a (there were none)"
 
 
-def _n(k: int, noun: str) -> str:
-    return f"{k} {noun}{'' if k == 1 else 's'}"
-
-
 def _config_numbers(prof: Profile) -> dict:
     b = prof.llama.pretrained
     return {"b_seeds": len(prof.llama.pretrained_seeds), "b_terms": b.data.additions + 1,
@@ -356,10 +352,10 @@ def _setup(prof: Profile) -> str:
     return (f"{b.data.additions} additions per problem, {b.data.n_train:,} training problems, "
             f"{b.data.n_eval} held out (from stories never trained on); LoRA rank {b.lora_r} on "
             f"{'the attention and MLP projections' if b.lora_mlp else 'the attention projections'}"
-            f"; SFT at p_cot = {b.data.p_cot} for {_n(b.sft_steps, 'step')} of {b.sft_batch_size} "
-            f"problems (learning rate {b.sft_lr:g}); then {_n(b.rl.steps, 'GRPO step')} of {b.rl.G} "
+            f"; SFT at p_cot = {b.data.p_cot} for {plural(b.sft_steps, 'step')} of {b.sft_batch_size} "
+            f"problems (learning rate {b.sft_lr:g}); then {plural(b.rl.steps, 'GRPO step')} of {b.rl.G} "
             f"responses to each of {b.rl.prompts_per_step} problems (learning rate {b.rl.lr:g}); "
-            f"{_n(len(seeds), 'seed')} ({', '.join(map(str, seeds))})")
+            f"{plural(len(seeds), 'seed')} ({', '.join(map(str, seeds))})")
 
 
 @dataclass

@@ -25,8 +25,8 @@ from ..evaluate import coin
 from ..theory import THRESHOLD
 from ..train import NTPResult, ntp_run, results_frame
 from ..verdicts import (CALIBRATED, CHANCE, KNOWN, PAPER_D, PAPER_SAMPLES, PAPER_SETUP, SHORT,
-                        SOLVED, Z, Outcome, Scale, Status, at_chance, capped, doc, number, rose,
-                        rule, se, within)
+                        SOLVED, Z, Outcome, Scale, Status, at_chance, capped, chain_learned, doc,
+                        number, rule, se, within)
 from . import spread
 
 COIN_PROMPTS, COIN_SEED = 2000, 7  # fresh prompts, not the evaluation's (EvalConfig.seed)
@@ -48,13 +48,6 @@ def runs(prof: Profile) -> dict[str, parallel.Run]:
 
 
 # --- the judgements the rules share --------------------------------------------------------------
-def chain_learned(acc_long: float, n_long: int) -> bool:
-    """The chain is learned: sampled long answers are right at least ``KNOWN`` of the time, and
-    beyond ``Z`` standard errors of chance on the ``n_long`` long answers counted (a handful of
-    lucky long answers is not a learned chain)."""
-    return n_long > 0 and acc_long >= KNOWN and rose(0.5, acc_long, n_long)
-
-
 def on_closed_form(p_cot: float, greedy: float, n: int) -> bool:
     """A greedy accuracy as chapter 1's closed form predicts: at chance below 1/3 (within
     ``CHANCE`` or ``Z`` SE of 1/2 on ``n`` prompts), solved above (at least ``SOLVED``)."""

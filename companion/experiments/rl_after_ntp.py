@@ -25,9 +25,10 @@ from ..flops import ntp_flops, rl_flops
 from ..theory import THRESHOLD
 from ..train import NTPResult, RLResult, ntp_run, rl_run, rl_task, summarize
 from ..verdicts import (CALIBRATED, CHANCE, KNOWN, PAPER_D, PAPER_SEEDS, SHORT, SOLVED, Z,
-                        Outcome, Scale, Status, at_chance, capped, doc, number, rose, rule, se,
-                        within)
-from . import spread
+                        Outcome, Scale, Status, at_chance, capped, chain_learned, doc, number,
+                        rose, rule, se, within)
+from . import number_text, plural, span
+
 
 def start_config(prof: Profile, ntp_seed: int | None = None) -> NTPRunConfig:
     """The NTP run RL starts from: the headline run (chapter 2's long run at its p_cot), or the
@@ -125,28 +126,8 @@ PAPER_RARE_P_COT = 0.01  # the paper's rarest long data
 # ~10^7 samples" is chapter 2's claim, judged there.
 RL_SCALE = ("d = 50, p_cot = 0.25, 3 seeds, a start at chance after ~10^7 NTP samples; met here "
             "needs d = 50 and 3 NTP seeds (the start itself is checked by the controls)")
-MISSING = "n/a"  # a number a run did not give (no long answer sampled, never reached SOLVED)
 
 
-def _opt(x: float | None, fmt: str = ".3f") -> str:
-    return MISSING if x is None else format(x, fmt)
-
-
-def _count(n: int, noun: str) -> str:
-    """"1 RL seed", "3 RL seeds"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _range(xs: tuple[float, ...], digits: int = 3) -> str:
-    return spread(min(xs), max(xs), digits) if xs else MISSING
-
-
-def chain_learned(acc_long: float | None, n_long: int) -> bool:
-    """Sampled long answers right at least ``KNOWN`` of the time, over enough of them to tell
-    from a coin (outside ``CHANCE`` and ``Z`` SE of 1/2): a handful of lucky long answers is not
-    a learned chain."""
-    return (acc_long is not None and n_long > 0 and acc_long >= KNOWN
-            and not at_chance(acc_long, n_long))
 
 
 def short_of_solved(acc: float, n: int) -> bool:
@@ -214,15 +195,15 @@ def start_problems(e: RLEvidence) -> list[str]:
         out.append(f"p_cot = {e.p_cot:g} is not below 1/3")
     off = [g for g in e.start_greedy if not at_chance(g, e.n_prompts)]
     if off:
-        out.append(f"{len(off)} of {n} starts are off chance (greedy {_range(tuple(off))}, "
+        out.append(f"{len(off)} of {n} starts are off chance (greedy {span(tuple(off))}, "
                    f"outside {CHANCE:g} or {Z:g} SE of 1/2 on {e.n_prompts:,} prompts)")
     long_ = [m for m in e.start_len if m >= SHORT]
     if long_:
         out.append(f"{len(long_)} of {n} starts answer long under greedy decoding (median "
-                   f"length {_range(tuple(long_), 1)}, not below {SHORT:g})")
+                   f"length {span(tuple(long_), 1)}, not below {SHORT:g})")
     unlearned = [i for i in range(n) if not chain_learned(e.start_acc_long[i], e.start_n_long[i])]
     if unlearned:
-        said = ", ".join(f"{_opt(e.start_acc_long[i], '.2f')} of {e.start_n_long[i]}"
+        said = ", ".join(f"{number_text(e.start_acc_long[i], '.2f')} of {e.start_n_long[i]}"
                          for i in unlearned)
         out.append(f"the chain is not learned in {len(unlearned)} of {n} starts (sampled long "
                    f"answers right: {said}; learned needs >= {KNOWN:g}, clear of chance)")
@@ -235,10 +216,10 @@ def _rl_outcome(e: RLEvidence, fn: Callable, claim: str, name: str, statement: s
     solved = sum(f >= SOLVED for f in finals)
     problems = start_problems(e)
     scale = Scale(ours=f"d = {e.d}; p_cot = {e.p_cot:g}; {e.ntp_samples:,} NTP samples; {e.model}; "
-                       f"{_count(n_seeds, 'RL seed')}, {_count(n_ntp, 'NTP seed')}",
+                       f"{plural(n_seeds, 'RL seed')}, {plural(n_ntp, 'NTP seed')}",
                   paper=RL_SCALE, met=e.d >= PAPER_D and n_ntp >= PAPER_SEEDS)
-    runs = (f"{_count(len(finals), 'run')} ({_count(n_seeds, 'RL seed')} from the headline start, "
-            f"{_count(n_ntp, 'NTP seed')})")
+    runs = (f"{plural(len(finals), 'run')} ({plural(n_seeds, 'RL seed')} from the headline start, "
+            f"{plural(n_ntp, 'NTP seed')})")
     if problems:
         raw = Status.NOT_REPRODUCED
         reason = ("the control fails: " + "; ".join(problems) + ". Without a start at chance "
@@ -246,28 +227,28 @@ def _rl_outcome(e: RLEvidence, fn: Callable, claim: str, name: str, statement: s
     else:
         raw = (Status.REPRODUCED if solved == len(finals) else
                Status.PARTLY if solved else Status.NOT_REPRODUCED)
-        reason = (f"every start is at chance (greedy {_range(e.start_greedy)}), answers short and "
+        reason = (f"every start is at chance (greedy {span(e.start_greedy)}), answers short and "
                   f"has its chain learned (sampled long answers "
-                  f"{_range(tuple(a for a in e.start_acc_long if a is not None), 2)} right); "
+                  f"{span(tuple(a for a in e.start_acc_long if a is not None), 2)} right); "
                   f"{solved} of {len(finals)} runs end at greedy >= {SOLVED:g} (lowest "
                   f"{min(finals):.3f})")
     status = capped(raw, scale)
     if status is not raw:
-        reason += (f"; below the claim's scale (d = {e.d}, {_count(n_ntp, 'NTP seed')}; the "
+        reason += (f"; below the claim's scale (d = {e.d}, {plural(n_ntp, 'NTP seed')}; the "
                    f"paper: d = {PAPER_D}, {PAPER_SEEDS} seeds): a scaled analogue")
     reached = [r for r in e.reach if r is not None]
     reach = (f"never within {e.responses:,} responses" if not reached else
              f"after {min(reached):,.0f} responses" if min(reached) == max(reached) else
              f"after {min(reached):,.0f} to {max(reached):,.0f} responses")
-    measured = (f"from starts at greedy {_range(e.start_greedy)} (d = {e.d}, p_cot = {e.p_cot:g}): "
-                f"final greedy {_range(e.seed_final)} over {_count(n_seeds, 'RL seed')}, "
+    measured = (f"from starts at greedy {span(e.start_greedy)} (d = {e.d}, p_cot = {e.p_cot:g}): "
+                f"final greedy {span(e.seed_final)} over {plural(n_seeds, 'RL seed')}, "
                 f"{len(reached)} of {n_seeds} reached {SOLVED:g} ({reach}); from the other "
-                f"{_count(n_ntp - 1, 'NTP seed')}: final {_range(e.other_ntp_final)}; {solved} of "
+                f"{plural(n_ntp - 1, 'NTP seed')}: final {span(e.other_ntp_final)}; {solved} of "
                 f"{len(finals)} runs at or above {SOLVED:g} after {e.responses:,} responses each")
     return Outcome(
         claim=claim, title=f"RL after NTP: {name}", chapter=CHAPTER,
         section="GRPO, REINFORCE and STaR", statement=statement, ours=False, status=status,
-        key=f"{name} final greedy {_range(finals)} over {runs}", measured=measured, reason=reason,
+        key=f"{name} final greedy {span(finals)} over {runs}", measured=measured, reason=reason,
         rule=doc(fn), thresholds={"SOLVED": SOLVED, "CHANCE": CHANCE, "Z": Z, "SHORT": SHORT,
                                   "KNOWN": KNOWN, "THRESHOLD": THRESHOLD},
         scale=scale, value=number(min(finals)), target=SOLVED)
@@ -354,12 +335,12 @@ def judge_hot_star(e: HotStarEvidence) -> Outcome:
         raw, why = Status.PARTLY, ("the hot failure is the heat's, but hot STaR fails with the "
                                    "CoT reward too, so the reward is not shown to be the cause")
     scale = Scale(ours=f"d = {e.d}; T = {e.hot_temperature:g} against {e.temperature:g}; "
-                       f"{_count(e.n_seeds, 'RL seed')} each",
+                       f"{plural(e.n_seeds, 'RL seed')} each",
                   paper="d = 50 (its temperature not known to us); 3 seeds",
                   met=e.d >= PAPER_D and e.n_seeds >= PAPER_SEEDS)
     status = capped(raw, scale)
     if status is not raw:
-        why += (f"; below the claim's scale (d = {e.d}, {_count(e.n_seeds, 'seed')}): a scaled "
+        why += (f"; below the claim's scale (d = {e.d}, {plural(e.n_seeds, 'seed')}): a scaled "
                 "analogue")
     return Outcome(
         claim="hot_star", title="STaR fails when hot", chapter=CHAPTER,
@@ -367,7 +348,7 @@ def judge_hot_star(e: HotStarEvidence) -> Outcome:
         statement="STaR with a high sampling temperature and the end-to-end reward fails (paper).",
         ours=False, status=status,
         key=f"hot end-to-end {e.hot_e2e:.3f}; controls {e.cool_e2e:.3f} (T = {e.temperature:g}), "
-            f"{e.hot_cot:.3f} (hot, CoT reward); {_count(e.n_seeds, 'seed')}",
+            f"{e.hot_cot:.3f} (hot, CoT reward); {plural(e.n_seeds, 'seed')}",
         measured=f"at T = {e.hot_temperature:g}: final greedy {e.hot_e2e:.3f} with the end-to-end "
                  f"reward, {e.hot_cot:.3f} with the CoT reward (ours); at T = {e.temperature:g}: "
                  f"{e.cool_e2e:.3f}, on {e.n_prompts:,} prompts",
@@ -431,7 +412,7 @@ def judge_too_early(e: TooEarlyEvidence) -> Outcome:
     def said(i: int) -> str:
         return (f"step {e.steps[i]:,}: greedy long {e.long_before[i]:.3f} -> {e.long_after[i]:.3f}"
                 f" (band {_band(e.long_before[i], e.long_after[i], e.n_prompts):.3f}), final "
-                f"greedy {e.final[i]:.3f}, sampled long answers {_opt(e.acc_long[i], '.2f')} right "
+                f"greedy {e.final[i]:.3f}, sampled long answers {number_text(e.acc_long[i], '.2f')} right "
                 f"at the start")
 
     shown = (r.middle or r.partway or r.early or (0,))[0]
@@ -521,7 +502,7 @@ def judge_rare_long(e: RareLongEvidence) -> Outcome:
     a scaled analogue."""
     regime, rises = rare_rises(e)
     scale = Scale(ours=f"d = {e.d}; p_cot = {e.p_cot:g}; {e.long_seen:,} long demonstrations; "
-                       f"{_count(len(e.final), 'checkpoint')}",
+                       f"{plural(len(e.final), 'checkpoint')}",
                   paper="d = 50 (assumed: the headline's); p_cot = 0.01; almost every NTP "
                         "checkpoint",
                   met=e.d >= PAPER_D and e.p_cot <= PAPER_RARE_P_COT)
@@ -532,7 +513,7 @@ def judge_rare_long(e: RareLongEvidence) -> Outcome:
                 f"{e.malformed_before[i]:.3f} -> {e.malformed_after[i]:.3f}, final greedy "
                 f"{e.final[i]:.3f}")
 
-    start = ", ".join(f"{_opt(a, '.2f')} of {k}" for a, k in zip(e.acc_long, e.n_long))
+    start = ", ".join(f"{number_text(a, '.2f')} of {k}" for a, k in zip(e.acc_long, e.n_long))
     if not regime:
         raw = Status.NOT_REPRODUCED
         why = (f"the regime is not reached: the NTP phase is too short for the chain at this "
@@ -559,7 +540,7 @@ def judge_rare_long(e: RareLongEvidence) -> Outcome:
                   "checkpoint (paper).",
         ours=False, status=status,
         key=f"sampled long {e.long_before[i]:.3f} -> {e.long_after[i]:.3f} from "
-            f"{_count(len(e.final), 'checkpoint')}; start's long answers right {start}",
+            f"{plural(len(e.final), 'checkpoint')}; start's long answers right {start}",
         measured=f"the NTP start at p_cot = {e.p_cot:g} saw {e.long_seen:,} long demonstrations "
                  f"(the main start {e.chain_long:,} when its chain appeared, or by its end), its "
                  f"sampled long answers right {start}; " + "; ".join(
@@ -701,7 +682,7 @@ class RLAfterNTPResult:
                    if clean else
                    f"Greedy decoding answers {g['accuracy']:.3f} right with answers {g['mean_len']:.1f} "
                    f"tokens long; sampled, the model goes long {smp['long_frac']:.3f} of the time and "
-                   f"its long answers are {_opt(number(smp['acc_long']), '.2f')} right: not the clean "
+                   f"its long answers are {number_text(number(smp['acc_long']), '.2f')} right: not the clean "
                    "starting point (chance, short, calibrated, chain learned) the argument needs.")
         return {"start_verdict": verdict, "d": c.task.d, "p_cot": c.task.p_cot,
                 "ntp_samples": c.train.steps * c.train.batch_size,

@@ -30,7 +30,7 @@ from ..train import NTPResult, RLResult, histories, ntp_run, rl_run, rl_task
 from ..verdicts import (CALIBRATED, CHANCE, KNOWN, PAPER_D, PAPER_SETUP, SHORT, SOLVED, Z,
                         Outcome, Scale, Status, at_chance, both, capped, doc, number, rose, rule,
                         se)
-from . import faithfulness, spread
+from . import MISSING, faithfulness, number_text, span
 from .ntp_threshold import COIN_PROMPTS, COIN_SEED
 from .rl_after_ntp import algorithm_configs, hot_star_configs, start_config
 
@@ -98,15 +98,6 @@ ODDS_STEP = math.log(2)  # one STaR round adds ln 2 to the log-odds of a long an
 # a z-score within this many standard errors of Z: the verdict sits on the edge, and a build on
 # another machine may land on the other side of it (the reason says so)
 EDGE = 1.0
-MISSING = "n/a"  # a number a run did not give (no long answer sampled)
-
-
-def _f(x: float | None, fmt: str = ".3f") -> str:
-    return MISSING if x is None else format(x, fmt)
-
-
-def _range(xs: tuple[float, ...], digits: int = 3) -> str:
-    return spread(min(xs), max(xs), digits)
 
 
 def scale_text(cfg: NTPRunConfig, runs: str) -> str:
@@ -197,8 +188,8 @@ def judge_length_growth(e: LengthGrowthEvidence) -> Outcome:
         reason = (f"from a short start (median greedy length {e.start_median:.1f}, long fraction "
                   f"{e.start_long:.3f}), {lengthened} of {n} seeds lengthen beyond {Z:g} SE on "
                   f"{e.prompts:,} prompts and {done} of {n} end with greedy answers long and right "
-                  f"at least {SOLVED:g} of the time (long {_range(e.end_long)}, accuracy "
-                  f"{_range(e.end_acc)})")
+                  f"at least {SOLVED:g} of the time (long {span(e.end_long)}, accuracy "
+                  f"{span(e.end_acc)})")
     status, reason = _capped(raw, scale, reason, f"d = {e.d}; the paper: d = {PAPER_D}")
     return Outcome(
         claim="length_growth", title="Length grows during RL", chapter=CHAPTER,
@@ -206,7 +197,7 @@ def judge_length_growth(e: LengthGrowthEvidence) -> Outcome:
         statement="While RL raises accuracy, the response length rises from 1 to $d$ (paper, "
                   "Fig. 3).",
         ours=False, status=status,
-        key=f"greedy length {e.start_len:.1f} -> {_range(e.end_len, 1)} (d = {e.d}) over {n} GRPO "
+        key=f"greedy length {e.start_len:.1f} -> {span(e.end_len, 1)} (d = {e.d}) over {n} GRPO "
             "seeds",
         measured=(f"greedy length {e.start_len:.1f} at the start, {min(e.end_len):.1f} to "
                   f"{max(e.end_len):.1f} at the end over {n} GRPO seeds (d = {e.d}); at least "
@@ -312,7 +303,7 @@ class StarRecursionEvidence:
                     "the chain (chapter 1).")
         lowest = min((g for g in past if g is not None), default=None)
         return (f"Yet greedy decoding does not switch to the chain in every round past 1/3 (greedy "
-                f"long fraction {_f(lowest, '.2f')} at the lowest), unlike the closed form.")
+                f"long fraction {number_text(lowest, '.2f')} at the lowest), unlike the closed form.")
 
 
 @rule
@@ -333,7 +324,7 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
     if e.start_acc_long is None or e.start_acc_long < KNOWN:
         raw = Status.NOT_REPRODUCED
         reason = (f"the control fails: the start's sampled long answers are right "
-                  f"{_f(e.start_acc_long, '.2f')} of the time, below {KNOWN:g}, so the chain is "
+                  f"{number_text(e.start_acc_long, '.2f')} of the time, below {KNOWN:g}, so the chain is "
                   "not learned and the recursion's premise (long answers right) does not hold")
         value, target = number(e.start_acc_long), KNOWN
     elif rising and not off:
@@ -363,7 +354,7 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
     else:
         raw = Status.NOT_REPRODUCED
         top = max(steps, key=lambda s: s.rise_z, default=None)
-        later = _range(e.measured[1:]) if len(e.measured) > 1 else MISSING
+        later = span(e.measured[1:]) if len(e.measured) > 1 else MISSING
         reason = (f"the long fraction rises by no more than {Z:g} SE in any round (from "
                   f"{e.measured[0]:.3f} to {later} on {e.prompts:,} answers each)")
         if top is not None:
@@ -383,12 +374,12 @@ def judge_star_recursion(e: StarRecursionEvidence) -> Outcome:
                   "(the paper's recursion; its derivation in chapter 1 is (reconstructed), running "
                   "STaR in rounds (ours)).",
         ours=False, status=capped(raw, scale),
-        key=(f"log-odds per round {_range(tuple(s.step for s in steps), 2)} against ln 2 = "
+        key=(f"log-odds per round {span(tuple(s.step for s in steps), 2)} against ln 2 = "
              f"{ODDS_STEP:.2f} over {len(steps)} measurable rounds; 1 STaR run" if steps else
              f"long fraction {e.measured[0]:.3f} -> {e.measured[-1]:.3f}; no measurable round; "
              "1 STaR run"),
         measured=(f"{first}; largest gap in rounds {GAP_ROUNDS[0]} to {GAP_ROUNDS[1]}: "
-                  f"{_f(number(e.gap))}; log-odds steps: {e.steps_text()} ({e.prompts:,} sampled "
+                  f"{number_text(number(e.gap))}; log-odds steps: {e.steps_text()} ({e.prompts:,} sampled "
                   f"answers per measurement). {e.switch_text()}"),
         reason=reason, rule=doc(judge_star_recursion),
         thresholds={"KNOWN": KNOWN, "Z": Z, "EDGE": EDGE}, scale=scale, value=number(value),
@@ -512,9 +503,9 @@ def judge_leap(e: LeapEvidence) -> Outcome:
     controls = "; ".join(
         [f"full chain greedy {e.full_acc:.3f} ({'at' if full_at_chance else 'off'} chance), its "
          f"chain {'learned' if chain_learned(e.full_acc_long) else 'not learned'} (sampled long "
-         f"answers {_f(e.full_acc_long, '.2f')} right)"]
+         f"answers {number_text(e.full_acc_long, '.2f')} right)"]
         + [f"{name} greedy {acc:.3f}, its chain "
-           f"{'learned' if chain_learned(al) else 'not learned'} ({_f(al, '.2f')})"
+           f"{'learned' if chain_learned(al) else 'not learned'} ({number_text(al, '.2f')})"
            for name, (acc, al) in e.readings.items()])
     if won and e.p_cot < THRESHOLD and full_at_chance:
         raw = Status.REPRODUCED
@@ -541,9 +532,9 @@ def judge_leap(e: LeapEvidence) -> Outcome:
         key=(f"greedy {e.leap_acc:.3f} (leap 2), {e.blocks_acc:.3f} (block parities), "
              f"{e.full_acc:.3f} (full chain) at d = {e.d}, p_cot = {p:g}; 1 seed each"),
         measured=(f"at p_cot = {p:g}, d = {e.d}, {e.steps:,} NTP steps: leap-2 greedy "
-                  f"{e.leap_acc:.3f} (its sampled long answers {_f(e.leap_acc_long, '.2f')} "
+                  f"{e.leap_acc:.3f} (its sampled long answers {number_text(e.leap_acc_long, '.2f')} "
                   "right), "
-                  f"block parities {e.blocks_acc:.3f} ({_f(e.blocks_acc_long, '.2f')}), full chain "
+                  f"block parities {e.blocks_acc:.3f} ({number_text(e.blocks_acc_long, '.2f')}), full chain "
                   f"{e.full_acc:.3f} after {e.full_steps:,} steps; the coin after the first chain "
                   f"token {e.leap_coin:.3f} (leap 2) and {e.blocks_coin:.3f} (block parities) "
                   f"against 2p/(1+p) = {e.coin_pred:.3f}: "
