@@ -241,10 +241,11 @@ ex.samples.set_index(["learner", "d", "seed"])
 #
 # **Carries over.**
 # * *The 1/3 threshold and calibration.* **(paper)** Transformers trained by NTP also stay at
-#   chance under greedy decoding below $p_{cot} = 1/3$ and sample long answers at rate
-#   $\approx p_{cot}$; chapter 2 tests it on ours. The mechanism is the one examined here: the model
-#   learns the chain and the first token, but the stop-or-continue decision after $b_1$ is a
-#   $\frac{2p}{1+p}$ coin (chapter 2 measures that coin in a transformer too).
+#   chance under greedy decoding below $p_{cot} = 1/3$; that they sample long answers at rate
+#   $\approx p_{cot}$ is our reconstruction (chapter 1); chapter 2 tests both on ours.
+#   **(reconstructed)** The mechanism is the one examined here: the model learns the chain and the
+#   first token, but the stop-or-continue decision after $b_1$ is a $\frac{2p}{1+p}$ coin
+#   (chapter 2 measures that coin in a transformer too).
 # * *RL lifts it, and length grows.* **(paper)** RL after NTP on transformers raises greedy
 #   accuracy to $\approx 1$ while the response length rises from 1 to $d$; chapters 3-4 test it
 #   on ours with GRPO, REINFORCE and STaR. In the linear model the same is to happen through the
@@ -255,9 +256,8 @@ ex.samples.set_index(["learner", "d", "seed"])
 #
 # **Does not carry over.**
 # * *NTP alone never succeeds here.* The degree-2 model cannot represent parity in one step, so no
-#   amount of short data helps (by construction). A transformer can, with enough compute: the
-#   paper reports that NTP alone eventually learns the parity with "extreme computational
-#   resources".
+#   amount of short data helps (by construction). A transformer is not so limited: the paper
+#   describes NTP alone as needing "extreme computational resources", not as impossible.
 # * *The transition is an optimum here, a training trajectory there.* Each linear fit is the exact
 #   optimum of a convex problem, so "after NTP" is well defined. For a transformer, NTP steps,
 #   learning rate and checkpoint matter (chapter 3's early checkpoints).
